@@ -1,0 +1,88 @@
+"""The one typed configuration of policybot, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "policy_kb" / "data" / "social_media_policy.txt"
+
+# Values copied unchanged from .env.example must never run a production bot.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "xoxb-your", "xapp-your", "your-")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["local", "production"] = "local"
+
+    # The policy and what the advisor knows about it.
+    policy_path: Path = BUNDLED_POLICY
+    school_name: str = ""
+    knowledge_path: Path | None = None
+
+    # Storage.
+    database_url: str = "sqlite+aiosqlite:///./data/policybot.db"
+    encryption_key: str = ""
+    encryption_key_file: Path = Path("./data/encryption.key")
+    retention_days: int = Field(default=365, ge=1)
+
+    # The people reports and escalations go to.
+    headteacher_name: str = "the headteacher"
+    chair_of_governors_name: str = "the chair of governors"
+    safeguarding_lead_name: str = "the Designated Safeguarding Lead"
+
+    # HTTP server.
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=1, le=65535)
+
+    # Slack.
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Microsoft Teams (Microsoft 365 Agents SDK).
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = ""
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "SingleTenant"
+
+    log_level: str = "INFO"
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(self.microsoft_app_id and self.microsoft_app_password)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        secrets = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+            "MICROSOFT_APP_PASSWORD": self.microsoft_app_password,
+            "ENCRYPTION_KEY": self.encryption_key,
+        }
+        for name, value in secrets.items():
+            if value and any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
+                raise ValueError(f"{name} still holds the placeholder from .env.example; set a real value")
+        if not (self.slack_configured or self.teams_configured):
+            raise ValueError("production needs Slack or Teams credentials (see .env.example)")
+        if self.microsoft_app_id and not self.microsoft_app_password:
+            raise ValueError("MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD; Teams requests could not be authenticated")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
