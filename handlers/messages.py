@@ -1,0 +1,106 @@
+"""The neutral message types: what every platform adapter turns its payloads into, and what every
+flow answers with. Nothing here knows about Slack or Teams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Where a message came from and where a reply goes back to."""
+
+    platform: str  # "slack", "teams" or "terminal": a label for storage and logs, never for branching
+    conversation_id: str  # Slack channel or DM id, Teams conversation id
+    user_id: str  # the platform's id for the person talking
+    thread_id: str | None = None  # reply in this thread (Slack thread_ts, Teams reply chain)
+    raw: dict = field(default_factory=dict, compare=False)  # the platform's own reference, opaque to flows
+
+
+@dataclass(frozen=True)
+class ButtonClick:
+    action_id: str
+    value: str = ""
+    message_id: str | None = None  # the message or card the button was on, so it can be updated
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    form_id: str
+    values: dict[str, str]
+    private_metadata: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One thing a person did: typed text, clicked a button or submitted a form."""
+
+    conversation: ConversationRef
+    is_direct: bool  # a one-to-one chat with the bot
+    text: str = ""
+    click: ButtonClick | None = None
+    form: FormSubmission | None = None
+    event_id: str = ""  # the platform's id for this delivery, for de-duplication
+    private: bool = False  # answer so only the sender sees it (a slash command)
+    trigger_id: str | None = None  # lets the adapter open a form in answer to this message
+
+    @property
+    def sender_id(self) -> str:
+        return self.conversation.user_id
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    value: str = ""
+    style: Literal["primary", "danger"] | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    field_id: str
+    label: str
+    multiline: bool = False
+    required: bool = True
+    max_length: int = 3000
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    form_id: str
+    title: str
+    submit_label: str
+    fields: tuple[FormField, ...]
+    intro: str = ""
+    private_metadata: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show. Renderers turn it into Block Kit or an Adaptive Card."""
+
+    text: str  # the plain-text body; also the notification text and the fallback
+    title: str = ""
+    icon: str = ""  # an emoji shown before the title
+    verdict: str | None = None
+    quotes: tuple[Quote, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    form: Form | None = None  # a form to open instead of (or as well as) a message
+    private: bool = False  # only the person who asked sees it
+    replaces_message_id: str | None = None  # update this earlier message (e.g. so its buttons disappear)
