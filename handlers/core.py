@@ -1,0 +1,118 @@
+"""The conversation core: every platform adapter hands it neutral messages and renders what it returns.
+
+    core = await ConversationCore.start(settings=settings)
+    replies = await core.handle(message)        # list[Reply], possibly empty (a duplicate delivery)
+    await core.remember_conversation(ref=ref)   # for proactive messages later
+    await core.close()
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from handlers import actions, ask, report, texts
+from handlers.messages import ConversationRef, IncomingMessage, Reply
+from handlers.router import Route, route
+from policy_kb.answer import Verdict
+from storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEADTEACHER = "the headteacher"
+
+
+class ConversationCore:
+    def __init__(self, *, advisor, database, headteacher_name: str = DEFAULT_HEADTEACHER) -> None:
+        self.advisor = advisor
+        self.database = database
+        self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
+
+    @classmethod
+    async def start(cls, *, settings) -> "ConversationCore":
+        # Imported here so that importing the core stays cheap for commands that never start it.
+        from policy_kb.advisor import Advisor
+        from storage.database import Database
+
+        advisor = Advisor.load(settings=settings)
+        database = await Database.open(settings=settings)
+        return cls(advisor=advisor, database=database, headteacher_name=settings.headteacher_name)
+
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        """The replies to one message; [] when this delivery was already handled."""
+        try:
+            async with self.database.transaction() as session:
+                # Claimed in the same transaction as the flow's own writes: a delivery that fails is
+                # rolled back with its claim, so the platform's retry can still be answered.
+                if message.event_id and not await repo.claim_event(
+                    session=session, platform=message.conversation.platform, event_id=message.event_id
+                ):
+                    log.info("ignored a repeated delivery of event %s", message.event_id)
+                    return []
+                return await self._route(session=session, message=message)
+        except Exception:
+            # No message text in the log: it may be a report or name a pupil.
+            log.exception("could not handle a %s message", message.conversation.platform)
+            return [Reply(text=texts.SOMETHING_WENT_WRONG.format(headteacher=self.headteacher), private=True)]
+
+    async def remember_conversation(self, *, ref: ConversationRef) -> None:
+        reference = ref.raw or {key: value for key, value in asdict(ref).items() if key != "raw"}
+        async with self.database.transaction() as session:
+            await repo.save_conversation_reference(
+                session=session,
+                platform=ref.platform,
+                user_id=ref.user_id,
+                conversation_id=ref.conversation_id,
+                reference=reference,
+            )
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    async def _route(self, *, session, message: IncomingMessage) -> list[Reply]:
+        headteacher = self.headteacher
+        chosen = route(message)
+        match chosen:
+            case Route.EMPTY:
+                return [Reply(text=texts.EMPTY_QUESTION, private=message.private)]
+            case Route.HELP:
+                return [
+                    Reply(
+                        text=texts.HELP_TEXT.format(headteacher=headteacher),
+                        title=texts.HELP_TITLE,
+                        icon="👋",
+                        private=message.private,
+                    )
+                ]
+            case Route.ASK | Route.REPORT_OFFER:
+                answer = self._answer(message)
+                if chosen is Route.REPORT_OFFER or answer.verdict == Verdict.REPORT.value:
+                    return [report.offer(message=message), answer]
+                return [answer]
+            case Route.CLICK:
+                return [await self._click(session=session, message=message)]
+            case Route.UNKNOWN_CLICK:
+                return [Reply(text=texts.BUTTON_EXPIRED, private=True)]
+            case Route.FORM:
+                return [Reply(text=texts.FORM_NOT_EXPECTED, private=True)]
+        raise AssertionError("every route is handled above")
+
+    def _answer(self, message: IncomingMessage) -> Reply:
+        return ask.ask(
+            advisor=self.advisor, message=message, question=message.text.strip(), headteacher=self.headteacher
+        )
+
+    async def _click(self, *, session, message: IncomingMessage) -> Reply:
+        action_id = message.click.action_id
+        headteacher = self.headteacher
+        if action_id == actions.ASK_HEADTEACHER:
+            return await ask.ask_headteacher(session=session, repo=repo, message=message, headteacher=headteacher)
+        if action_id in (actions.FEEDBACK_HELPFUL, actions.FEEDBACK_NOT_HELPFUL):
+            return await ask.record_feedback(
+                session=session,
+                repo=repo,
+                message=message,
+                helpful=action_id == actions.FEEDBACK_HELPFUL,
+                headteacher=headteacher,
+            )
+        return report.start(message=message, headteacher=headteacher)

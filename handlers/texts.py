@@ -1,0 +1,102 @@
+"""Every sentence policybot says in a conversation, in one place so a school can reword them.
+
+Placeholders in braces are filled in by the flows: `{headteacher}` is the headteacher's name from settings
+(HEADTEACHER_NAME, "the headteacher" by default). Keep the placeholders when rewording.
+"""
+
+from __future__ import annotations
+
+# --- Verdicts: (icon, title) shown above the plain-English reason -------------------------------------
+VERDICT_HEADINGS: dict[str, tuple[str, str]] = {
+    "allowed": ("✅", "Yes, that's fine under the policy"),
+    "not_allowed": ("⛔", "No, please don't post this"),
+    "ask_headteacher": ("✋", "Check with {headteacher} first"),
+    "report": ("🚩", "This needs reporting"),
+    "info": ("ℹ️", "What the policy says"),
+    "out_of_scope": ("🤷", "That's not something the policy covers"),
+}
+UNKNOWN_VERDICT_HEADING = ("❔", "Here's what I found")
+
+NOT_CONFIDENT = "I'm not sure I've understood this one, so please check with {headteacher} before you post."
+NEXT_STEPS_HEADING = "What to do next:"
+NEXT_STEP_BULLET = "• {step}"
+
+# --- Buttons ------------------------------------------------------------------------------------------
+ASK_HEADTEACHER_BUTTON = "Ask the headteacher"
+HELPFUL_BUTTON = "👍 Helpful"
+NOT_HELPFUL_BUTTON = "👎 Not helpful"
+FEEDBACK_PROMPT = "Was this helpful?"
+START_REPORT_BUTTON = "How to report it"
+
+# --- Help ---------------------------------------------------------------------------------------------
+HELP_TITLE = "How I can help"
+HELP_TEXT = (
+    "I answer questions about the school's staff social-media policy, quoting the exact clauses I rely on.\n"
+    "• Ask me anything you'd like to check before posting, sharing, liking, friending or messaging, "
+    "e.g. \"Can I share photos of the sports day on my Facebook?\"\n"
+    "• Paste a draft post and I'll tell you whether it fits the policy.\n"
+    "• If I'm unsure, or the policy says to check first, I'll offer to pass your question to {headteacher}.\n"
+    "• If you're being harassed online, or an account has been hacked, say so and I'll show you how to report it.\n"
+    "Direct messages to me are private; in a channel, mention me or use the /policy command."
+)
+
+# --- Bad or empty input -------------------------------------------------------------------------------
+EMPTY_QUESTION = (
+    "Ask me about something you'd like to post or share, for example "
+    "\"Can I post a photo of my class on Instagram?\" Type \"help\" to see what I can do."
+)
+BUTTON_EXPIRED = "Sorry, that button no longer works. Please ask your question again."
+FORM_NOT_EXPECTED = "Sorry, I wasn't expecting that form. Please start again from the beginning."
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on my side and I couldn't answer. Nothing you sent has been lost; "
+    "please try again in a moment, or ask {headteacher} directly."
+)
+
+# --- Feedback -----------------------------------------------------------------------------------------
+FEEDBACK_THANKS_HELPFUL = "Thanks, glad it helped."
+FEEDBACK_THANKS_NOT_HELPFUL = (
+    "Thanks for telling me. If you're still unsure, ask {headteacher} before you post."
+)
+
+# --- Ask the headteacher ------------------------------------------------------------------------------
+# Delivery of queued questions to the headteacher is a separate step of the bot: the wording stays
+# honest about that rather than promising an instant message.
+ASK_HEADTEACHER_QUEUED_TITLE = "Question queued for {headteacher}"
+ASK_HEADTEACHER_QUEUED = (
+    "I've queued your question for {headteacher}, with your name so they can reply to you. "
+    "Please hold off posting until you've heard back. If it's urgent, speak to them directly."
+)
+HEADTEACHER_NOTIFICATION = "A member of staff asked whether they may post this. My answer was: {verdict}."
+
+# --- Reports ------------------------------------------------------------------------------------------
+REPORT_OFFER_TITLE = "I'm sorry this is happening"
+REPORT_OFFER = "You don't have to deal with this alone. The button shows you how to report it; below is what the policy says."
+REPORT_NOT_READY_TITLE = "How to report it"
+REPORT_NOT_READY = (
+    "I can't take anonymous reports yet. For now, please tell {headteacher}, or the chair of governors if "
+    "it concerns the headteacher. If a child may be at risk, speak to the Designated Safeguarding Lead today. "
+    "You can also call the NSPCC whistleblowing advice line on 0800 028 0285."
+)
+
+# --- Words that mean someone wants to report something (whole words, lower case) ---------------------
+REPORT_WORDS = (
+    "report",
+    "reporting",
+    "harass",
+    "harassed",
+    "harassing",
+    "harassment",
+    "hacked",
+    "hack",
+    "bullied",
+    "bullying",
+    "abuse",
+    "abusive",
+    "threatened",
+    "threatening",
+    "trolled",
+    "trolling",
+    "impersonating",
+    "impersonated",
+)
+HELP_WORDS = ("help", "?", "hi", "hello", "what can you do", "how does this work")
