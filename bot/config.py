@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     microsoft_app_password: str = ""
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "SingleTenant"
+    # Card buttons: "submit" (Action.Submit, works everywhere) or "execute" (Action.Execute, Teams updates
+    # the card in place).
+    teams_card_actions: Literal["submit", "execute"] = "submit"
+    # Local mode: the port of Microsoft's Teams emulator (it picks another if this one is taken).
+    teams_emulator_port: int = Field(default=56150, ge=1, le=65535)
 
     log_level: str = "INFO"
 
