@@ -1,0 +1,275 @@
+"""The tables, one model family each (`*Base`, the `table=True` model, `*Public`).
+
+Privacy rules the schema itself enforces:
+- `ReportCase` and `CaseMessage` have no column that could hold a platform user id, a name, a DM channel,
+  a team id or a message timestamp: only the day a case was opened or a message sent.
+- Report texts, follow-up messages, escalated questions, removal descriptions and notification payloads are
+  stored encrypted (`*_encrypted` columns, see `storage.crypto`).
+- Processed events are stored as keyed digests, not as the platform's event ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+# Column sizes shared by several tables.
+PLATFORM_LEN = 32
+USER_ID_LEN = 255
+ROLE_LEN = 40
+STATUS_LEN = 16
+
+
+class StorageMeta(SQLModel, table=True):
+    """Facts about the database itself, such as the encryption key's check value."""
+
+    __tablename__ = "storage_meta"
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=Text)
+
+
+# --- Idempotency -----------------------------------------------------------------------------------
+
+
+class ProcessedEventBase(SQLModel):
+    platform: str = Field(max_length=PLATFORM_LEN)
+    processed_at: datetime
+
+
+class ProcessedEvent(ProcessedEventBase, table=True):
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("platform", "event_digest", name="uq_processed_event_platform_event"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # HMAC of the platform's event id (see storage.crypto.Cipher.digest).
+    event_digest: str = Field(max_length=64)
+
+
+class ProcessedEventPublic(ProcessedEventBase):
+    id: int
+
+
+# --- Teams conversation references --------------------------------------------------------------------
+
+
+class ConversationReferenceBase(SQLModel):
+    platform: str = Field(max_length=PLATFORM_LEN)
+    user_id: str = Field(max_length=USER_ID_LEN)
+    conversation_id: str = Field(max_length=USER_ID_LEN)
+    updated_at: datetime
+
+
+class ConversationReference(ConversationReferenceBase, table=True):
+    __tablename__ = "conversation_reference"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_conversation_reference_platform_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference_json: str = Field(sa_type=Text)
+
+
+class ConversationReferencePublic(ConversationReferenceBase):
+    id: int
+    reference: dict
+
+
+# --- Feedback -------------------------------------------------------------------------------------------
+
+
+class FeedbackBase(SQLModel):
+    situation: str = Field(max_length=100)
+    verdict: str = Field(max_length=32)
+    helpful: bool
+    # The day only: an exact time could be matched with the asker's message.
+    given_on: date
+
+
+class Feedback(FeedbackBase, table=True):
+    __tablename__ = "feedback"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class FeedbackPublic(FeedbackBase):
+    id: int
+
+
+# --- Outbox ---------------------------------------------------------------------------------------------
+
+
+class NotificationBase(SQLModel):
+    # Either a role (resolved to its holders at delivery) or one person on one platform.
+    recipient_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    recipient_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    recipient_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    kind: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=STATUS_LEN)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class Notification(NotificationBase, table=True):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_status_next_attempt", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    payload_encrypted: str = Field(sa_type=Text)
+    next_attempt_at: datetime
+    claimed_by: str | None = Field(default=None, max_length=100)
+    lease_expires_at: datetime | None = None
+
+
+class NotificationPublic(NotificationBase):
+    id: int
+    payload: dict
+
+
+# --- Anonymous reports ----------------------------------------------------------------------------------
+
+
+class ReportCaseBase(SQLModel):
+    code: str = Field(max_length=9, unique=True, index=True)
+    status: str = Field(default="open", max_length=STATUS_LEN)
+    about_headteacher: bool = False
+    routed_to_role: str = Field(max_length=ROLE_LEN)
+    opened_on: date
+    closed_on: date | None = None
+
+
+class ReportCase(ReportCaseBase, table=True):
+    __tablename__ = "report_case"
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(max_length=200)
+    text_encrypted: str = Field(sa_type=Text)
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+
+
+class ReportCasePublic(ReportCaseBase):
+    id: int
+
+
+class CaseMessageBase(SQLModel):
+    # "reporter" or "staff"; for staff, the role they answered in (never who they are: see the audit trail).
+    author: str = Field(max_length=STATUS_LEN)
+    author_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    sent_on: date
+
+
+class CaseMessage(CaseMessageBase, table=True):
+    __tablename__ = "case_message"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="report_case.id", ondelete="CASCADE", index=True)
+    text_encrypted: str = Field(sa_type=Text)
+
+
+class CaseMessagePublic(CaseMessageBase):
+    id: int
+    text: str
+
+
+# --- Escalations ("Ask the headteacher", a case passed to another role) ----------------------------------
+
+
+class EscalationBase(SQLModel):
+    kind: str = Field(max_length=STATUS_LEN)
+    requester_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    requester_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    recipient_role: str = Field(max_length=ROLE_LEN)
+    situation: str | None = Field(default=None, max_length=100)
+    verdict: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="open", max_length=STATUS_LEN)
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by_role: str | None = Field(default=None, max_length=ROLE_LEN)
+
+
+class Escalation(EscalationBase, table=True):
+    __tablename__ = "escalation"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="report_case.id", ondelete="CASCADE", index=True)
+    question_encrypted: str = Field(sa_type=Text)
+    response_encrypted: str | None = Field(default=None, sa_type=Text)
+
+
+class EscalationPublic(EscalationBase):
+    id: int
+    case_id: int | None
+    question: str
+    response: str | None
+
+
+# --- Removal requests -----------------------------------------------------------------------------------
+
+
+class RemovalRequestBase(SQLModel):
+    requester_platform: str = Field(max_length=PLATFORM_LEN)
+    requester_user_id: str = Field(max_length=USER_ID_LEN)
+    status: str = Field(default="pending", max_length=STATUS_LEN)
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    decided_by_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    decided_by_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+
+
+class RemovalRequest(RemovalRequestBase, table=True):
+    __tablename__ = "removal_request"
+    id: int | None = Field(default=None, primary_key=True)
+    description_encrypted: str = Field(sa_type=Text)
+    decision_note_encrypted: str | None = Field(default=None, sa_type=Text)
+
+
+class RemovalRequestPublic(RemovalRequestBase):
+    id: int
+    description: str
+    decision_note: str | None
+
+
+# --- Role holders ---------------------------------------------------------------------------------------
+
+
+class RoleHolderBase(SQLModel):
+    role: str = Field(max_length=ROLE_LEN, index=True)
+    platform: str = Field(max_length=PLATFORM_LEN)
+    user_id: str = Field(max_length=USER_ID_LEN)
+    display_name: str = Field(default="", max_length=200)
+    assigned_at: datetime
+
+
+class RoleHolder(RoleHolderBase, table=True):
+    __tablename__ = "role_holder"
+    __table_args__ = (UniqueConstraint("role", "platform", "user_id", name="uq_role_holder_role_platform_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class RoleHolderPublic(RoleHolderBase):
+    id: int
+
+
+# --- Audit trail ----------------------------------------------------------------------------------------
+
+
+class AuditEventBase(SQLModel):
+    occurred_at: datetime = Field(index=True)
+    # Staff actions name the role and the platform user; the reporter of an anonymous case is recorded as
+    # the role "anonymous_reporter" with no user, and the time of their actions is kept to the day.
+    actor_role: str = Field(max_length=ROLE_LEN)
+    actor_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    actor_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    action: str = Field(max_length=64)
+    subject_type: str = Field(max_length=32)
+    subject_id: str | None = Field(default=None, max_length=64)
+    # Cleared by `policybot purge` with the case it describes.
+    detail: str | None = Field(default=None, sa_type=Text)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class AuditEventPublic(AuditEventBase):
+    id: int

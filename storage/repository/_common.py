@@ -1,0 +1,84 @@
+"""Helpers shared by the repository modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.crypto import Cipher
+from storage.errors import TextTooLong
+from storage.models import AuditEvent
+
+# Longest report, message, question or description accepted (characters).
+MAX_TEXT_CHARS = 20_000
+
+ANONYMOUS_REPORTER_ROLE = "anonymous_reporter"
+SYSTEM_ROLE = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did something, for the audit trail: a role and, for staff, their platform and user id."""
+
+    role: str
+    platform: str | None = None
+    user_id: str | None = None
+
+
+ANONYMOUS_REPORTER = Actor(role=ANONYMOUS_REPORTER_ROLE)
+SYSTEM = Actor(role=SYSTEM_ROLE)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def start_of_today() -> datetime:
+    return datetime.combine(today(), datetime.min.time(), tzinfo=UTC)
+
+
+def cipher_of(session: AsyncSession) -> Cipher:
+    try:
+        return session.info["cipher"]
+    except KeyError:
+        raise RuntimeError("use a session from Database.transaction(): it carries the encryption key") from None
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_for(session: AsyncSession, model):
+    """An INSERT that supports ON CONFLICT on the session's database."""
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(model)
+
+
+def check_length(text: str, *, what: str, limit: int = MAX_TEXT_CHARS) -> None:
+    if len(text) > limit:
+        raise TextTooLong(what=what, length=len(text), limit=limit)
+
+
+def add_audit(
+    session: AsyncSession, *, actor: Actor, action: str, subject_type: str, subject_id: object = None, detail: str | None = None
+) -> None:
+    # The anonymous reporter's actions are kept to the day, so their time cannot be matched with platform logs.
+    anonymous = actor.role == ANONYMOUS_REPORTER_ROLE
+    session.add(
+        AuditEvent(
+            occurred_at=start_of_today() if anonymous else utcnow(),
+            actor_role=actor.role,
+            actor_platform=None if anonymous else actor.platform,
+            actor_user_id=None if anonymous else actor.user_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=None if subject_id is None else str(subject_id),
+            detail=detail,
+        )
+    )

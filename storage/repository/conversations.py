@@ -1,0 +1,40 @@
+"""Teams conversation references, kept so the bot can message a person proactively."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ConversationReference
+from storage.repository._common import check_length, insert_for, utcnow
+
+MAX_REFERENCE_CHARS = 20_000
+
+
+async def save_conversation_reference(
+    *, session: AsyncSession, platform: str, user_id: str, conversation_id: str, reference: dict
+) -> None:
+    """Insert or replace the person's reference (the latest conversation wins)."""
+    reference_json = json.dumps(reference, separators=(",", ":"), sort_keys=True)
+    check_length(reference_json, what="conversation reference", limit=MAX_REFERENCE_CHARS)
+    now = utcnow()
+    statement = insert_for(session, ConversationReference).values(
+        platform=platform, user_id=user_id, conversation_id=conversation_id, reference_json=reference_json, updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["platform", "user_id"],
+        set_={"conversation_id": conversation_id, "reference_json": reference_json, "updated_at": now},
+    )
+    await session.exec(statement)
+
+
+async def get_conversation_reference(*, session: AsyncSession, platform: str, user_id: str) -> dict | None:
+    found = await session.exec(
+        select(ConversationReference.reference_json).where(
+            ConversationReference.platform == platform, ConversationReference.user_id == user_id
+        )
+    )
+    reference_json = found.first()
+    return None if reference_json is None else json.loads(reference_json)
