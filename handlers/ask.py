@@ -6,14 +6,18 @@ from __future__ import annotations
 import logging
 
 from handlers import actions, texts
-from handlers.messages import Button, IncomingMessage, Quote, Reply
+from handlers.messages import Button, Fact, IncomingMessage, Quote, Reply
 from policy_kb.answer import Answer, Verdict
 
 log = logging.getLogger(__name__)
 
+# Enough of the question to recognise it by, echoed under the answer.
+ECHO_CHARS = 300
 # The advisor handles long drafts, but nothing a person pastes needs more than this to be judged.
 MAX_QUESTION_CHARS = 10_000
 
+# Situation ids are short slugs from the advisor's knowledge file.
+MAX_SITUATION_CHARS = 100
 _VERDICTS = frozenset(verdict.value for verdict in Verdict)
 
 
@@ -53,9 +57,14 @@ def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: s
         icon=icon,
         verdict=answer.verdict.value,
         quotes=tuple(Quote(section=c.section, text=c.quote) for c in answer.citations),
+        facts=(Fact(label=texts.YOU_ASKED, value=_shorten(question, ECHO_CHARS)),) if question else (),
         buttons=tuple(buttons),
         private=private,
     )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def ask(*, advisor, message: IncomingMessage, question: str, headteacher: str) -> Reply:
@@ -67,7 +76,10 @@ def ask(*, advisor, message: IncomingMessage, question: str, headteacher: str) -
 def _answer_about(value: str) -> dict | None:
     """The verdict and situation a button was about, or None when the value is not one we made."""
     data = actions.decode(value)
-    if data is None or data.get("verdict") not in _VERDICTS or not isinstance(data.get("situation", ""), str):
+    if data is None or data.get("verdict") not in _VERDICTS:
+        return None
+    situation = data.get("situation", "")
+    if not isinstance(situation, str) or len(situation) > MAX_SITUATION_CHARS:
         return None
     return data
 

@@ -18,6 +18,7 @@ VERDICT_HEADINGS: dict[str, tuple[str, str]] = {
 UNKNOWN_VERDICT_HEADING = ("❔", "Here's what I found")
 
 NOT_CONFIDENT = "I'm not sure I've understood this one, so please check with {headteacher} before you post."
+YOU_ASKED = "You asked"
 NEXT_STEPS_HEADING = "What to do next:"
 NEXT_STEP_BULLET = "• {step}"
 
@@ -27,6 +28,10 @@ HELPFUL_BUTTON = "👍 Helpful"
 NOT_HELPFUL_BUTTON = "👎 Not helpful"
 FEEDBACK_PROMPT = "Was this helpful?"
 START_REPORT_BUTTON = "How to report it"
+
+# --- Shown by the chat renderers -----------------------------------------------------------------------
+SHORTENED_NOTE = "(Shortened to fit in the chat app.)"
+FORM_CANCEL = "Cancel"
 
 # --- Help ---------------------------------------------------------------------------------------------
 HELP_TITLE = "How I can help"
