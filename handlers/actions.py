@@ -19,17 +19,25 @@ MAX_VALUE_CHARS = 2000
 _TRUNCATED = "…"
 
 
+def _dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(data: dict) -> str:
-    """A compact JSON value; a long "question" is shortened until the whole value fits."""
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """A compact JSON value; a long "question" is cut (marked with …) so the whole value fits."""
+    value = _dumps(data)
     question = data.get("question", "")
-    while len(value) > MAX_VALUE_CHARS and question:
-        # JSON escaping can make the value longer than the text: shorten by what is over, at least 50.
-        excess = max(len(value) - MAX_VALUE_CHARS, 50)
-        question = question[: max(len(question) - excess - len(_TRUNCATED), 0)]
-        data = {**data, "question": question + _TRUNCATED if question else ""}
-        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return value
+    if len(value) <= MAX_VALUE_CHARS or not question:
+        return value
+    # JSON escaping makes the value longer than the text by an unknown amount: find the longest cut that fits.
+    fits, too_long = 0, len(question)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(_dumps({**data, "question": question[:middle] + _TRUNCATED})) <= MAX_VALUE_CHARS:
+            fits = middle
+        else:
+            too_long = middle
+    return _dumps({**data, "question": question[:fits] + _TRUNCATED})
 
 
 def decode(value: str) -> dict | None:

@@ -1,0 +1,114 @@
+import dataclasses
+
+from handlers import actions, texts
+from handlers.messages import ButtonClick, ConversationRef
+from policy_kb.answer import Verdict
+from storage.models import ConversationReference, Feedback, Notification, ProcessedEvent
+from storage import repository as repo
+from handler_helpers import PHOTOS, count, dm
+
+
+def buttons_by_action(reply):
+    return {button.action_id: button for button in reply.buttons}
+
+
+async def test_a_question_gets_verdict_reason_clauses_and_next_steps(core, advisor):
+    [reply] = await core.handle(dm("  Can I post the sports day photos?  ", event_id="Ev1"))
+    assert advisor.questions == ["Can I post the sports day photos?"]
+    assert reply.verdict == "not_allowed"
+    assert (reply.icon, reply.title) == texts.VERDICT_HEADINGS["not_allowed"]
+    assert PHOTOS.answer in reply.text and "• Delete the photo from your account." in reply.text
+    assert [(q.section, q.text) for q in reply.quotes] == [("Photographs and videos", "Staff must not post images of pupils.")]
+    assert reply.facts[0].value == "Can I post the sports day photos?"
+    assert list(buttons_by_action(reply)) == [actions.ASK_HEADTEACHER, actions.FEEDBACK_HELPFUL, actions.FEEDBACK_NOT_HELPFUL]
+
+
+async def test_plainly_allowed_has_no_headteacher_button_but_unsure_always_does(core, advisor):
+    advisor.answer = dataclasses.replace(PHOTOS, verdict=Verdict.ALLOWED)
+    [reply] = await core.handle(dm("Can I like the school's page?"))
+    assert actions.ASK_HEADTEACHER not in buttons_by_action(reply)
+
+    advisor.answer = dataclasses.replace(PHOTOS, verdict=Verdict.ALLOWED, confident=False)
+    [reply] = await core.handle(dm("Can I do the thing?"))
+    assert actions.ASK_HEADTEACHER in buttons_by_action(reply)
+    assert reply.text.startswith(texts.NOT_CONFIDENT.format(headteacher="Mrs Patel"))
+
+
+async def test_help_empty_and_private_answers(core, advisor):
+    [help_reply] = await core.handle(dm("help"))
+    assert "Mrs Patel" in help_reply.text and help_reply.title == texts.HELP_TITLE
+    [empty] = await core.handle(dm("   "))
+    assert empty.text == texts.EMPTY_QUESTION
+    assert advisor.questions == []
+    [private] = await core.handle(dm("Can I post this?", private=True, direct=False))
+    assert private.private
+
+
+async def test_report_words_offer_the_report_button_and_the_policy_answer(core, advisor):
+    advisor.answer = dataclasses.replace(PHOTOS, verdict=Verdict.REPORT)
+    offer, answer = await core.handle(dm("A parent is harassing me on Facebook"))
+    assert list(buttons_by_action(offer)) == [actions.START_REPORT]
+    assert answer.verdict == "report"
+    [honest] = await core.handle(dm(click=ButtonClick(action_id=actions.START_REPORT, value="{}")))
+    assert "0800 028 0285" in honest.text and "Mrs Patel" in honest.text
+
+
+async def test_a_repeated_event_is_answered_once(core, database):
+    assert len(await core.handle(dm("Can I post this?", event_id="EvSame"))) == 1
+    assert await core.handle(dm("Can I post this?", event_id="EvSame")) == []
+    assert await count(database, ProcessedEvent) == 1
+
+
+async def test_feedback_is_stored_without_the_askers_identity(core, database):
+    [reply] = await core.handle(dm("Can I post the sports day photos?"))
+    helpful = buttons_by_action(reply)[actions.FEEDBACK_HELPFUL]
+    [thanks] = await core.handle(dm(click=ButtonClick(action_id=helpful.action_id, value=helpful.value), event_id="A1"))
+    assert thanks.text == texts.FEEDBACK_THANKS_HELPFUL
+    async with database.transaction() as session:
+        [row] = (await session.exec(Feedback.__table__.select())).all()
+    assert (row.situation, row.verdict, row.helpful) == ("photos_of_pupils", "not_allowed", True)
+    assert "U1" not in repr(tuple(row)) and "D1" not in repr(tuple(row))
+
+
+async def test_ask_the_headteacher_queues_a_notification_with_question_and_verdict(core, database):
+    [reply] = await core.handle(dm("Can I post the sports day photos?"))
+    button = buttons_by_action(reply)[actions.ASK_HEADTEACHER]
+    [confirmation] = await core.handle(dm(click=ButtonClick(action_id=button.action_id, value=button.value), event_id="A2"))
+    assert confirmation.title == "Question queued for Mrs Patel"
+    async with database.transaction() as session:
+        [claimed] = await repo.claim_notifications(session=session, worker_id="test")
+    assert claimed.recipient_role == "headteacher" and claimed.kind == "ask_headteacher"
+    assert claimed.payload["question"] == "Can I post the sports day photos?"
+    assert claimed.payload["verdict"] == "not_allowed"
+    assert claimed.payload["asker"] == {"platform": "slack", "user_id": "U1", "conversation_id": "D1"}
+
+
+async def test_forged_or_stale_buttons_get_a_friendly_message_and_store_nothing(core, database):
+    for click in (
+        ButtonClick(action_id=actions.FEEDBACK_HELPFUL, value="garbage"),
+        ButtonClick(action_id=actions.FEEDBACK_HELPFUL, value='{"verdict": "made_up"}'),
+        ButtonClick(action_id=actions.ASK_HEADTEACHER, value='{"verdict": "allowed", "question": "  "}'),
+        ButtonClick(action_id="not.ours", value=""),
+    ):
+        [reply] = await core.handle(dm(click=click))
+        assert reply.text == texts.BUTTON_EXPIRED and reply.private
+    assert await count(database, Feedback) == 0
+    assert await count(database, Notification) == 0
+
+
+async def test_a_failing_flow_rolls_back_its_claim_and_apologises(core, advisor, database):
+    def broken(question):
+        raise RuntimeError("boom")
+
+    advisor.ask = broken
+    [reply] = await core.handle(dm("Can I post?", event_id="EvBroken"))
+    assert reply.text == texts.SOMETHING_WENT_WRONG.format(headteacher="Mrs Patel")
+    assert await count(database, ProcessedEvent) == 0
+
+
+async def test_remember_conversation_stores_the_reference(core, database):
+    ref = ConversationRef(platform="teams", conversation_id="a:1", user_id="29:1", raw={"serviceUrl": "http://x"})
+    await core.remember_conversation(ref=ref)
+    async with database.transaction() as session:
+        assert await repo.get_conversation_reference(session=session, platform="teams", user_id="29:1") == {"serviceUrl": "http://x"}
+    assert await count(database, ConversationReference) == 1
