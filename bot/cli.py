@@ -10,6 +10,7 @@ import sys
 # Modules exposing `register(subparsers)`; each must be cheap to import.
 COMMAND_MODULES = (
     "policy_kb.commands",
+    "bot.serve_command",
 )
 
 

@@ -1,0 +1,193 @@
+"""One aiohttp server for every platform that is configured: `GET /healthz`, Teams at `POST /api/messages`,
+Slack's routes (or its Socket Mode connection), on PORT (3978 by default).
+
+Local mode, when neither Slack nor Teams has credentials: the Teams endpoint alone, on 127.0.0.1 with
+authentication off, and Microsoft's Teams emulator pointed at it, so the bot can be tried in a browser
+with the bundled policy and SQLite and nothing to register anywhere.
+
+Platform SDKs load here only for the platforms in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_HOST = "127.0.0.1"
+EMULATOR_LOG = Path("./data/teams-emulator.log")
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot work. The message is one line for the person starting the bot."""
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """What one server runs, decided from the settings alone."""
+
+    local_mode: bool
+    teams: bool
+    slack: bool
+    host: str
+    port: int
+
+    @property
+    def platforms(self) -> list[str]:
+        return [name for name, on in (("teams", self.teams), ("slack", self.slack)) if on]
+
+
+def plan_server(settings: Settings) -> ServerPlan:
+    teams_settings_given = bool(settings.microsoft_app_id or settings.microsoft_app_password)
+    slack_settings_given = bool(settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token)
+    if slack_settings_given and not settings.slack_configured:
+        raise ConfigurationError(
+            "Slack needs SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode); see .env.example"
+        )
+    local_mode = not (settings.slack_configured or teams_settings_given)
+    if local_mode and settings.environment == "production":
+        raise ConfigurationError("ENVIRONMENT=production needs Slack or Teams credentials (see .env.example)")
+    return ServerPlan(
+        local_mode=local_mode,
+        # Teams is mounted whenever any Teams setting is given, so that half a configuration is an error,
+        # not a silently missing endpoint.
+        teams=local_mode or teams_settings_given,
+        slack=settings.slack_configured,
+        host=LOCAL_HOST if local_mode else settings.host,
+        port=settings.port,
+    )
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    plan: ServerPlan = request.app[PLAN_KEY]
+    return web.json_response({"status": "ok", "platforms": plan.platforms, "local_mode": plan.local_mode})
+
+
+PLAN_KEY = web.AppKey("policybot_plan", ServerPlan)
+SLACK_KEY = web.AppKey("policybot_slack", object)
+
+
+def build_app(*, settings: Settings, core, plan: ServerPlan | None = None) -> web.Application:
+    """The aiohttp application with the routes of every configured platform. Slack's Socket Mode, which
+    is not a route, is started by `serve`."""
+    plan = plan or plan_server(settings)
+    app = web.Application(client_max_size=1024**2)
+    app[PLAN_KEY] = plan
+    app.router.add_get("/healthz", _healthz)
+    if plan.teams:
+        from bot.teams import mount_teams
+        from bot.teams.connection import TeamsSettingsError
+
+        try:
+            mount_teams(app, settings=settings, core=core)
+        except TeamsSettingsError as error:
+            raise ConfigurationError(str(error)) from None
+    if plan.slack:
+        from bot.slack import build_slack_app  # documented at the top of bot/slack/__init__.py
+
+        slack = build_slack_app(settings=settings, core=core)
+        if settings.slack_signing_secret:
+            slack.add_routes(app)
+        app[SLACK_KEY] = slack
+
+        async def close_slack(_app: web.Application) -> None:
+            await slack.close()
+
+        app.on_cleanup.append(close_slack)
+    return app
+
+
+async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM). Raises ConfigurationError and the start-up errors of
+    the policy and the database, each with a one-line message."""
+    plan = plan_server(settings)
+    from handlers.core import ConversationCore
+
+    core = await ConversationCore.start(settings=settings)
+    runner = None
+    stoppables: list = []
+    try:
+        app = build_app(settings=settings, core=core, plan=plan)
+        # No access log: it would keep IP addresses and the times people wrote to the bot.
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, plan.host, plan.port)
+        try:
+            await site.start()
+        except OSError as error:
+            raise ConfigurationError(f"cannot listen on {plan.host}:{plan.port} ({error.strerror}); set PORT to a free port") from None
+        if plan.slack and settings.slack_app_token:
+            # Socket Mode: Slack connects out from here, so no public URL is needed (closed on cleanup).
+            await app[SLACK_KEY].start_socket_mode()
+        address = f"http://{plan.host}:{plan.port}"
+        _say(f"policybot is listening on {address} ({', '.join(plan.platforms)}); GET {address}/healthz")
+        if plan.local_mode:
+            _say("Local mode: no Slack or Teams credentials, so Teams requests are not authenticated and only this machine is served.")
+            if with_emulator:
+                emulator = await _start_emulator(settings=settings, port=plan.port)
+                if emulator is not None:
+                    stoppables.append(emulator)
+        stop = stop or asyncio.Event()
+        _stop_on_signals(stop)
+        await stop.wait()
+    finally:
+        for stoppable in reversed(stoppables):
+            with contextlib.suppress(Exception):
+                await stoppable.stop()
+        if runner is not None:
+            await runner.cleanup()
+        await core.close()
+
+
+async def _start_emulator(*, settings: Settings, port: int):
+    from bot.teams.emulator import Emulator, EmulatorUnavailable
+
+    endpoint = f"http://{LOCAL_HOST}:{port}/api/messages"
+    try:
+        emulator = await Emulator.start(endpoint=endpoint, port=settings.teams_emulator_port, log_file=EMULATOR_LOG)
+    except EmulatorUnavailable as reason:
+        _say(f"Not starting the Teams emulator: {reason}. The bot still answers at {endpoint}.")
+        return None
+    _say(f"Teams emulator ready: open {emulator.url} in your browser to chat with policybot. Press Ctrl+C to stop.")
+    return emulator
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def startup_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "fix the configuration", each printed as one line with exit status 2."""
+    from policy_kb.errors import PolicyLoadError
+    from storage.errors import DatabaseOpenError
+
+    return (ConfigurationError, PolicyLoadError, DatabaseOpenError)
+
+
+def run(settings: Settings, *, with_emulator: bool = True) -> int:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(settings, with_emulator=with_emulator))
+    except startup_errors() as error:
+        print(f"policybot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,140 @@
+"""The Teams side of a conversation: an `ActivityHandler` that hands neutral messages to the conversation
+core and sends back what it answers, as Adaptive Cards.
+
+Acknowledging in time: Teams re-sends an activity it has not seen answered within 15 s. A turn here runs
+inline, before the HTTP answer, because everything in it is quick: the advisor answers in about a
+millisecond and the core's database writes are single small transactions. Work that can be slow or can
+fail (telling the headteacher, the chair of governors, a requester) never runs in the turn: the flows put it
+in the outbox in the same transaction, and a delivery worker sends it later. The same activity id arriving
+twice is answered once: the core claims each delivery before any side effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    Attachment,
+)
+from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+
+from bot.teams import cards
+from bot.teams.translate import conversation_ref, incoming_message
+from handlers.messages import ConversationRef, IncomingMessage, Reply
+
+log = logging.getLogger(__name__)
+
+INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
+INVOKE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
+class _RecentReferences:
+    """The conversation references stored lately, so that a busy chat does not rewrite the same row on
+    every message. Bounded; after a restart each reference is stored again on its first message."""
+
+    def __init__(self, *, max_entries: int = 10_000) -> None:
+        self._seen: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._max_entries = max_entries
+
+    def is_new(self, ref: ConversationRef) -> bool:
+        key = (ref.user_id, ref.conversation_id)
+        fingerprint = repr(sorted(ref.raw.items()))
+        if self._seen.get(key) == fingerprint:
+            self._seen.move_to_end(key)
+            return False
+        return True
+
+    def add(self, ref: ConversationRef) -> None:
+        key = (ref.user_id, ref.conversation_id)
+        self._seen[key] = repr(sorted(ref.raw.items()))
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._max_entries:
+            self._seen.popitem(last=False)
+
+
+class PolicyBotAgent(ActivityHandler):
+    def __init__(self, *, core, card_actions: cards.ActionKind = "submit") -> None:
+        self._core = core
+        self._card_actions = card_actions
+        self._recent = _RecentReferences()
+
+    # --- What arrives --------------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        await self._remember(conversation_ref(activity))
+        message = incoming_message(activity)
+        if message is None:
+            log.info("ignored a Teams message carrying nothing policybot understands")
+            return
+        replies = await self._core.handle(message)
+        await self._send(turn_context, message, replies)
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """An `Action.Execute` click. Teams waits for this answer: a reply that replaces the clicked card
+        comes back in it (Teams swaps the card in place); any other reply is sent as a message."""
+        activity = turn_context.activity
+        await self._remember(conversation_ref(activity))
+        message = incoming_message(activity)
+        if message is None:
+            return AdaptiveCardInvokeResponse(status_code=200, type=INVOKE_MESSAGE, value="")
+        replies = await self._core.handle(message)
+        card_id = activity.reply_to_id
+        in_place = next((reply for reply in replies if card_id and reply.replaces_message_id == card_id), None)
+        await self._send(turn_context, message, [reply for reply in replies if reply is not in_place])
+        if in_place is not None:
+            return AdaptiveCardInvokeResponse(
+                status_code=200, type=INVOKE_CARD, value=cards.render_card(in_place, kind=self._card_actions)
+            )
+        summary = cards.notification_text(replies[0]) if replies else ""
+        return AdaptiveCardInvokeResponse(status_code=200, type=INVOKE_MESSAGE, value=summary)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(member.id == bot_id for member in activity.members_added or ()):
+            await self._remember(conversation_ref(activity))
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._remember(conversation_ref(turn_context.activity))
+
+    # --- What goes back ------------------------------------------------------------------------------
+
+    async def _remember(self, ref: ConversationRef) -> None:
+        # Proactive messages (a DM to the headteacher) need this reference later; it lives in the database.
+        if ref.user_id and self._recent.is_new(ref):
+            await self._core.remember_conversation(ref=ref)
+            self._recent.add(ref)
+
+    def to_activity(self, reply: Reply) -> Activity:
+        if not (reply.title or reply.quotes or reply.facts or reply.buttons or reply.form):
+            return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
+        card = cards.render_card(reply, kind=self._card_actions)
+        return Activity(
+            type=ActivityTypes.message,
+            summary=cards.notification_text(reply),
+            attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)],
+        )
+
+    async def _send(self, turn_context: TurnContext, message: IncomingMessage, replies: list[Reply]) -> None:
+        for reply in replies:
+            activity = self.to_activity(reply)
+            if reply.private and not message.is_direct:
+                # Only the sender sees it (Teams' targeted messages); in a one-to-one chat it is private anyway.
+                activity.make_targeted_activity(turn_context.activity.from_property)
+            if reply.replaces_message_id:
+                activity.id = reply.replaces_message_id
+                try:
+                    await turn_context.update_activity(activity)
+                    continue
+                except Exception:  # an old or deleted card: say it as a new message instead
+                    log.warning("could not update Teams message; sending the reply as a new one", exc_info=True)
+                    activity.id = None
+            await turn_context.send_activity(activity)

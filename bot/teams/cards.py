@@ -1,0 +1,140 @@
+"""Neutral replies in, Adaptive Cards out. Pure functions over plain dicts: no SDK types, so the cards can
+be checked in tests and reused for proactive messages.
+
+Teams renders Adaptive Cards 1.5; a card must stay well under Teams' ~28 KB message limit, so every text
+taken from a reply is capped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.teams import texts
+from handlers.messages import Button, Form, Reply
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"
+MAX_TEXT_CHARS = 4000
+MAX_QUOTE_CHARS = 1500
+
+# Keys our buttons and forms put in an action's data; everything else in a submitted value is a form field.
+ACTION_ID_KEY = "action_id"
+VALUE_KEY = "value"
+FORM_ID_KEY = "form_id"
+PRIVATE_METADATA_KEY = "private_metadata"
+RESERVED_KEYS = frozenset({ACTION_ID_KEY, VALUE_KEY, FORM_ID_KEY, PRIVATE_METADATA_KEY, "msteams"})
+
+ActionKind = Literal["submit", "execute"]
+
+# Adaptive Card colours for the verdict heading.
+_VERDICT_COLOURS = {
+    "allowed": "Good",
+    "not_allowed": "Attention",
+    "ask_headteacher": "Warning",
+    "report": "Attention",
+    "info": "Accent",
+    "out_of_scope": "Default",
+}
+_BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(texts.TRUNCATED)] + texts.TRUNCATED
+
+
+def _text_block(text: str, **extra) -> dict:
+    return {"type": "TextBlock", "text": _cap(text, MAX_TEXT_CHARS), "wrap": True, **extra}
+
+
+def button_action(button: Button, *, kind: ActionKind) -> dict:
+    """One card action. `Action.Submit` comes back as a message whose `value` is this data;
+    `Action.Execute` as an `adaptiveCard/action` invoke whose `value.action.data` is it."""
+    data = {ACTION_ID_KEY: button.action_id, VALUE_KEY: button.value}
+    action = {"type": "Action.Submit", "title": button.label, "data": data}
+    if kind == "execute":
+        action = {"type": "Action.Execute", "title": button.label, "verb": button.action_id, "data": data}
+    if button.style:
+        action["style"] = _BUTTON_STYLES[button.style]
+    return action
+
+
+def _form_body(form: Form) -> list[dict]:
+    body: list[dict] = [_text_block(form.title, weight="Bolder", size="Medium")]
+    if form.intro:
+        body.append(_text_block(form.intro))
+    for field in form.fields:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": field.field_id,
+                "label": field.label,
+                "isMultiline": field.multiline,
+                "isRequired": field.required,
+                "maxLength": field.max_length,
+                "placeholder": field.placeholder,
+                **({"errorMessage": field.label} if field.required else {}),
+            }
+        )
+    body.append(_text_block(texts.FORM_CANCEL_HINT.format(submit=form.submit_label), isSubtle=True, size="Small"))
+    return body
+
+
+def _form_action(form: Form) -> dict:
+    # Always Action.Submit: it validates required inputs on the client and sends them with the data.
+    return {
+        "type": "Action.Submit",
+        "title": form.submit_label,
+        "style": "positive",
+        "data": {FORM_ID_KEY: form.form_id, PRIVATE_METADATA_KEY: form.private_metadata},
+    }
+
+
+def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
+    """The Adaptive Card for one reply: heading, text, quoted clauses, facts, buttons and any form."""
+    body: list[dict] = []
+    heading = " ".join(part for part in (reply.icon, reply.title) if part)
+    if heading:
+        colour = _VERDICT_COLOURS.get(reply.verdict or "", "Default")
+        body.append(_text_block(heading, weight="Bolder", size="Medium", color=colour))
+    if reply.text:
+        body.append(_text_block(reply.text, spacing="Small"))
+    if reply.quotes:
+        quotes: list[dict] = [_text_block(texts.QUOTES_HEADING, weight="Bolder", size="Small")]
+        for quote in reply.quotes:
+            quotes.append(
+                _text_block(texts.QUOTE_SECTION.format(section=quote.section), isSubtle=True, size="Small", spacing="Medium")
+            )
+            quotes.append(
+                _text_block(texts.QUOTE_TEXT.format(text=_cap(quote.text, MAX_QUOTE_CHARS)), spacing="None")
+            )
+        body.append({"type": "Container", "style": "emphasis", "items": quotes, "spacing": "Medium"})
+    if reply.facts:
+        body.append(
+            {
+                "type": "FactSet",
+                "facts": [{"title": fact.label, "value": _cap(fact.value, MAX_QUOTE_CHARS)} for fact in reply.facts],
+            }
+        )
+    actions = [button_action(button, kind=kind) for button in reply.buttons]
+    if reply.form is not None:
+        body.extend(_form_body(reply.form))
+        actions.append(_form_action(reply.form))
+    card: dict = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def card_attachment(card: dict) -> dict:
+    return {"contentType": CARD_CONTENT_TYPE, "content": card}
+
+
+def notification_text(reply: Reply) -> str:
+    """What Teams shows in the activity feed and notifications for a card message."""
+    return _cap(" ".join(part for part in (reply.icon, reply.title) if part) or reply.text, 200)

@@ -1,0 +1,91 @@
+"""Credentials and the `CloudAdapter`.
+
+With MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD set, every request to /api/messages must carry a Bot
+Framework JWT for that app id (`jwt_authorization_middleware`), and replies are sent with tokens from
+Microsoft Entra ID (MSAL). Without them, in local mode only, requests without a token are accepted and
+replies carry none: that is what Microsoft's local Teams emulator speaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from microsoft_agents.activity import Activity, ActivityTypes
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import AnonymousTokenProvider, ConnectionManager, TurnContext
+from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AuthTypes
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_CONNECTION = "SERVICE_CONNECTION"
+MULTI_TENANT_AUTHORITY = "botframework.com"
+TURN_ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a minute."
+
+
+class TeamsSettingsError(ValueError):
+    """Teams settings that cannot work; the message is one line for the person running the bot."""
+
+
+@dataclass(frozen=True)
+class TeamsConnection:
+    adapter: CloudAdapter
+    auth_configuration: AgentAuthConfiguration
+    authenticated: bool
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.microsoft_app_id and not settings.microsoft_app_password and settings.microsoft_app_type != "UserAssignedMSI":
+        raise TeamsSettingsError("MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD (see .env.example)")
+    if settings.microsoft_app_password and not settings.microsoft_app_id:
+        raise TeamsSettingsError("MICROSOFT_APP_PASSWORD is set without MICROSOFT_APP_ID (see .env.example)")
+    if settings.environment == "production" and not settings.teams_configured:
+        raise TeamsSettingsError(
+            "ENVIRONMENT=production needs MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD for Teams; "
+            "without them anyone could post to /api/messages"
+        )
+    if settings.teams_configured and settings.microsoft_app_type == "SingleTenant" and not settings.microsoft_app_tenant_id:
+        raise TeamsSettingsError("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID (your Microsoft 365 tenant id)")
+
+
+def _authenticated_configuration(settings: Settings) -> AgentAuthConfiguration:
+    managed_identity = settings.microsoft_app_type == "UserAssignedMSI"
+    tenant = settings.microsoft_app_tenant_id or (MULTI_TENANT_AUTHORITY if settings.microsoft_app_type == "MultiTenant" else None)
+    return AgentAuthConfiguration(
+        auth_type=AuthTypes.user_managed_identity if managed_identity else AuthTypes.client_secret,
+        client_id=settings.microsoft_app_id,
+        tenant_id=tenant,
+        client_secret=None if managed_identity else settings.microsoft_app_password,
+        connection_name=SERVICE_CONNECTION,
+        anonymous_allowed=False,
+    )
+
+
+async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+    # The SDK's default handler sends the exception text to the user; say nothing internal.
+    log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
+    if context.activity.type != ActivityTypes.invoke:
+        await context.send_activity(Activity(type=ActivityTypes.message, text=TURN_ERROR_TEXT))
+
+
+def build_connection(settings: Settings) -> TeamsConnection:
+    check_settings(settings)
+    if settings.teams_configured:
+        # Imported only with credentials: MSAL is not needed, or loaded, in local mode.
+        from microsoft_agents.authentication.msal import MsalConnectionManager
+
+        configuration = _authenticated_configuration(settings)
+        connections = MsalConnectionManager(connections_configurations={SERVICE_CONNECTION: configuration})
+    else:
+        configuration = AgentAuthConfiguration(anonymous_allowed=True, connection_name=SERVICE_CONNECTION)
+        connections = ConnectionManager(
+            provider_factory=lambda _configuration: AnonymousTokenProvider(),
+            connections_configurations={SERVICE_CONNECTION: configuration},
+        )
+        # Without an app id the SDK warns on every turn; in local mode that is expected.
+        logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(logging.ERROR)
+    adapter = CloudAdapter(connection_manager=connections)
+    adapter.on_turn_error = _on_turn_error
+    return TeamsConnection(adapter=adapter, auth_configuration=configuration, authenticated=settings.teams_configured)

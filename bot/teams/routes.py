@@ -1,0 +1,33 @@
+"""The aiohttp side: `POST /api/messages` in a sub-application of its own, so that the SDK's JWT
+middleware guards that route only (not /healthz or Slack's routes)."""
+
+from __future__ import annotations
+
+import warnings
+
+from aiohttp import web
+from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware
+
+from bot.config import Settings
+from bot.teams.agent import PolicyBotAgent
+from bot.teams.connection import build_connection
+
+AGENT_KEY = web.AppKey("policybot_teams_agent", PolicyBotAgent)
+
+
+def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
+    connection = build_connection(settings)
+    agent = PolicyBotAgent(core=core, card_actions=settings.teams_card_actions)
+    subapp = web.Application(middlewares=[jwt_authorization_middleware])
+    with warnings.catch_warnings():
+        # The SDK's middleware reads its configuration under this plain string key.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        subapp["agent_configuration"] = connection.auth_configuration
+    subapp[AGENT_KEY] = agent
+    adapter = connection.adapter
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        return await adapter.process(request, agent)
+
+    subapp.router.add_post("/messages", messages)
+    return subapp, connection.authenticated
