@@ -16,7 +16,11 @@ from storage.models import AuditEvent
 MAX_TEXT_CHARS = 20_000
 
 ANONYMOUS_REPORTER_ROLE = "anonymous_reporter"
+# Someone who typed a case code and secret that did not match: we do not know, and do not record, who.
+UNIDENTIFIED_ROLE = "unidentified"
 SYSTEM_ROLE = "system"
+# Actions by these are recorded without platform identity and with the day only, not the time.
+UNTRACEABLE_ROLES = frozenset({ANONYMOUS_REPORTER_ROLE, UNIDENTIFIED_ROLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,7 @@ class Actor:
 
 
 ANONYMOUS_REPORTER = Actor(role=ANONYMOUS_REPORTER_ROLE)
+UNIDENTIFIED = Actor(role=UNIDENTIFIED_ROLE)
 SYSTEM = Actor(role=SYSTEM_ROLE)
 
 
@@ -69,7 +74,7 @@ def add_audit(
     session: AsyncSession, *, actor: Actor, action: str, subject_type: str, subject_id: object = None, detail: str | None = None
 ) -> None:
     # The anonymous reporter's actions are kept to the day, so their time cannot be matched with platform logs.
-    anonymous = actor.role == ANONYMOUS_REPORTER_ROLE
+    anonymous = actor.role in UNTRACEABLE_ROLES
     session.add(
         AuditEvent(
             occurred_at=start_of_today() if anonymous else utcnow(),

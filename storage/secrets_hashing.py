@@ -1,0 +1,81 @@
+"""Case codes and secrets: easy to read aloud, hard to guess, and only a slow hash of the secret is kept."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+
+# Leaves out 0 O 1 I L 8 B S Z U: characters easily misread, misheard or mistyped for one another.
+ALPHABET = "ACDEFGHJKMNPQRTVWXY2345679"
+CODE_GROUPS = 2  # K7QP-3XMD: 26^8, about 2 * 10^11 codes
+SECRET_GROUPS = 4  # 26^16, about 75 bits: beyond guessing, even with the hash in hand
+GROUP_LENGTH = 4
+
+# scrypt at 2^14 x 8 x 1 takes about 16 MB and 50 ms: fine once per visit, slow for anyone guessing offline.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_LENGTH = 32
+SALT_BYTES = 16
+
+
+def _random_groups(groups: int) -> str:
+    return "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(groups))
+
+
+def new_case_code() -> str:
+    return _random_groups(CODE_GROUPS)
+
+
+def new_case_secret() -> str:
+    return _random_groups(SECRET_GROUPS)
+
+
+def normalise(typed: str, *, groups: int) -> str | None:
+    """The canonical form of a typed code or secret (any case, spaces or dashes), or None if it cannot be one."""
+    characters = "".join(ch for ch in typed.upper() if ch not in " -\t")
+    if len(characters) != groups * GROUP_LENGTH or any(ch not in ALPHABET for ch in characters):
+        return None
+    return "-".join(characters[i : i + GROUP_LENGTH] for i in range(0, len(characters), GROUP_LENGTH))
+
+
+def normalise_code(typed: str) -> str | None:
+    return normalise(typed[:64], groups=CODE_GROUPS)
+
+
+def normalise_secret(typed: str) -> str | None:
+    return normalise(typed[:128], groups=SECRET_GROUPS)
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = _scrypt(secret, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when the code is unknown, so an unknown code takes as long as a wrong secret."""
+    return hash_secret(new_case_secret())
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=SCRYPT_LENGTH)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
