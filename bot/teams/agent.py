@@ -119,7 +119,7 @@ class PolicyBotAgent(ActivityHandler):
         card = cards.render_card(reply, kind=self._card_actions)
         return Activity(
             type=ActivityTypes.message,
-            summary=cards.notification_text(reply),
+            summary=cards.notification_text(reply) or None,
             attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)],
         )
 

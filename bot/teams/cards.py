@@ -137,4 +137,5 @@ def card_attachment(card: dict) -> dict:
 
 def notification_text(reply: Reply) -> str:
     """What Teams shows in the activity feed and notifications for a card message."""
-    return _cap(" ".join(part for part in (reply.icon, reply.title) if part) or reply.text, 200)
+    heading = " ".join(part for part in (reply.icon, reply.title) if part)
+    return _cap(heading or reply.text or (reply.form.title if reply.form else ""), 200)
