@@ -1,0 +1,134 @@
+"""End to end through Microsoft's local Teams emulator (npm @microsoft/m365agentsplayground), driven through
+its HTTP and WebSocket API the way its web page drives it: install, ask, get the card, click.
+
+Needs Node.js and `npm ci` (make test does it). Skipped with the reason outside CI; in CI it must run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+
+import aiohttp
+import pytest
+
+from bot.server import build_app
+from bot.teams.emulator import Emulator, EmulatorUnavailable, find_cli
+from handlers import texts
+from storage import repository as repo
+
+from .conftest import RunningApp
+
+QUESTION = "Can I put photos of my class on my personal Instagram?"
+
+
+@pytest.fixture
+def emulator_available():
+    try:
+        find_cli()
+    except EmulatorUnavailable as reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI the Teams emulator test must run, but {reason}")
+        pytest.skip(str(reason))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class EmulatorClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self.session = session
+        self.base_url = base_url
+        self.frames: asyncio.Queue = asyncio.Queue()
+
+    async def config(self) -> dict:
+        async with self.session.get(f"{self.base_url}/_internal/v1/config") as response:
+            return (await response.json())["config"]
+
+    async def listen(self) -> None:
+        # Frames queue in the emulator until a client connects, so connect before sending anything.
+        ws_url = self.base_url.replace("http://", "ws://") + "/_ws_conversation/v1/conversations/stream"
+        self._ws = await self.session.ws_connect(ws_url)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for frame in self._ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                await self.frames.put(json.loads(frame.data))
+
+    async def next_message(self, *, timeout: float = 15.0) -> dict:
+        while True:
+            frame = await asyncio.wait_for(self.frames.get(), timeout)
+            if frame.get("action") in ("createMessage", "updateMessage"):
+                return frame["message"]
+
+    async def post(self, path: str, body: dict) -> None:
+        async with self.session.post(f"{self.base_url}{path}", json=body) as response:
+            assert response.status == 200, await response.text()
+
+    async def close(self) -> None:
+        if hasattr(self, "_ws"):
+            self._reader.cancel()
+            await self._ws.close()
+
+
+def card_of(message: dict) -> dict:
+    return message["attachments"][0]["content"]
+
+
+async def test_ask_and_click_through_the_teams_emulator(emulator_available, settings, core, tmp_path):
+    bot = await RunningApp(build_app(settings=settings, core=core)).start()
+    emulator = await Emulator.start(endpoint=f"{bot.url}/api/messages", port=free_port(), log_file=tmp_path / "emulator.log")
+    client = EmulatorClient(bot.session, emulator.url)
+    try:
+        config = await client.config()
+        chat, user = config["personalChat"]["id"], config["currentUser"]["id"]
+        await client.listen()
+
+        await client.post(f"/_debug/conversation/{chat}/installation", {})
+        await client.post(
+            f"/_conversation/v1/conversations/{chat}/messages",
+            {"type": "text", "text": QUESTION, "textFormat": "plain", "from": {"id": user}},
+        )
+        answer = await client.next_message()
+        card = card_of(answer)
+        icon, title = texts.VERDICT_HEADINGS["not_allowed"]
+        assert card["body"][0]["text"] == f"{icon} {title}"
+        assert any(item["type"] == "Container" for item in card["body"])  # the quoted clauses
+        ask_button = next(action for action in card["actions"] if action["title"] == texts.ASK_HEADTEACHER_BUTTON)
+
+        await client.post(
+            "/_conversation/v1/submit",
+            {"conversation": {"id": chat}, "replyToId": answer["messageId"], "value": ask_button["data"], "from": {"id": user}},
+        )
+        confirmation = await client.next_message()
+        assert card_of(confirmation)["body"][0]["text"].endswith(texts.ASK_HEADTEACHER_QUEUED_TITLE.format(headteacher="Mrs Patel"))
+
+        helpful = next(action for action in card["actions"] if action["title"] == texts.HELPFUL_BUTTON)
+        async with bot.session.post(
+            f"{emulator.url}/_conversation/v1/invoke",
+            json={
+                "conversation": {"id": chat},
+                "replyToId": answer["messageId"],
+                "name": "adaptiveCard/action",
+                "value": {"action": {"type": "Action.Execute", "verb": helpful["data"]["action_id"], "data": helpful["data"]}},
+                "from": {"id": user},
+            },
+        ) as response:
+            invoke_response = await response.json()
+        assert invoke_response["type"] == "application/vnd.microsoft.activity.message"
+        thanks = await client.next_message()
+        assert thanks["text"] == texts.FEEDBACK_THANKS_HELPFUL.format(headteacher="Mrs Patel")
+
+        async with core.database.transaction() as session:
+            reference = await repo.get_conversation_reference(session=session, platform="teams", user_id=user)
+        assert reference["conversation"]["id"] == chat
+        assert reference["serviceUrl"] == f"{emulator.url}/_connector"
+    finally:
+        await client.close()
+        await emulator.stop()
+        await bot.close()
