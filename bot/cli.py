@@ -11,6 +11,7 @@ import sys
 COMMAND_MODULES = (
     "policy_kb.commands",
     "bot.serve_command",
+    "storage.commands",
 )
 
 
