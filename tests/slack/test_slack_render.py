@@ -1,0 +1,99 @@
+"""The Block Kit renderer: escaping and Block Kit's limits."""
+
+from __future__ import annotations
+
+import json
+
+from bot.slack import render, translate
+from handlers.messages import Button, Fact, Form, FormField, Quote, Reply
+
+
+def all_text(blocks: list[dict]) -> str:
+    return json.dumps(blocks)
+
+
+def test_user_and_policy_text_is_escaped_everywhere():
+    reply = Reply(
+        text="<!channel> & <@U123>",
+        title="<!here>",
+        icon="✅",
+        quotes=(Quote(section="A & <B>", text="<!everyone>"),),
+        facts=(Fact(label="You asked", value="<#C123>"),),
+    )
+    message = render.message(reply)
+    shown = all_text(message["blocks"]) + message["text"]
+    for raw in ("<!channel>", "<@U123>", "<!here>", "<!everyone>", "<#C123>", "<B>"):
+        assert raw not in shown
+    assert "&lt;!channel&gt; &amp; &lt;@U123&gt;" in shown
+
+
+def test_long_text_is_split_into_sections_within_the_limit():
+    reply = Reply(text=("word " * 1000 + "\n") * 3)
+    blocks = [block for block in render.blocks(reply) if block["type"] == "section"]
+    assert len(blocks) > 1
+    assert all(len(block["text"]["text"]) <= render.SECTION_TEXT_MAX for block in blocks)
+
+
+def test_entities_are_never_cut_in_half():
+    blocks = [block for block in render.blocks(Reply(text="&" * 2000)) if block["type"] == "section"]
+    assert len(blocks) == 4
+    for block in blocks:
+        assert block["text"]["text"].replace("&amp;", "") == ""
+
+
+def test_many_quotes_stay_within_block_count_and_size_and_keep_the_buttons():
+    reply = Reply(
+        text="Reason",
+        quotes=tuple(Quote(section=f"Section {n}", text="clause " * 200) for n in range(80)),
+        buttons=(Button(label="Ask the headteacher", action_id="a", value="v" * 5000), Button(label="x" * 100, action_id="b")),
+    )
+    blocks = render.blocks(reply)
+    assert len(blocks) <= render.BLOCKS_MAX
+    assert sum(len(json.dumps(block)) for block in blocks) < 13_000
+    assert blocks[-1]["type"] == "actions"
+    first, second = blocks[-1]["elements"]
+    assert len(first["value"]) <= render.BUTTON_VALUE_MAX and len(second["text"]["text"]) <= render.BUTTON_TEXT_MAX
+    assert blocks[-2]["type"] == "context"  # says that it was shortened
+
+
+def test_fallback_text_is_short_and_escaped():
+    text = render.fallback_text(Reply(text="<!channel> " * 1000, title="T"))
+    assert len(text) <= render.FALLBACK_TEXT_MAX and "<!channel>" not in text
+
+
+def test_a_form_becomes_a_modal_within_limits():
+    form = Form(
+        form_id="report",
+        title="Make an anonymous report to the school",
+        submit_label="Send",
+        fields=(FormField(field_id="what", label="What happened?", multiline=True, max_length=5000, placeholder="p"),),
+        intro="<!channel>",
+    )
+    view = render.modal(form)
+    assert len(view["title"]["text"]) <= render.MODAL_TITLE_MAX
+    assert view["blocks"][0]["text"]["text"] == "&lt;!channel&gt;"
+    assert view["blocks"][1]["element"]["max_length"] == 3000
+
+
+def test_a_submitted_modal_becomes_a_neutral_form():
+    body = {
+        "type": "view_submission",
+        "team": {"id": "T0SCHOOL1"},
+        "user": {"id": "U0TEACHER1"},
+        "trigger_id": "t-9",
+        "view": {
+            "callback_id": "report",
+            "private_metadata": "m",
+            "state": {"values": {"what": {"what": {"type": "plain_text_input", "value": "It happened"}}}},
+        },
+    }
+    message = translate.form_submission(body)
+    assert message.form.form_id == "report" and message.form.values == {"what": "It happened"}
+    assert message.conversation.conversation_id == "U0TEACHER1" and message.is_direct
+
+
+def test_slack_markup_becomes_plain_text_for_the_advisor():
+    text = translate.plain_text(
+        "<@U0BOT> is <https://facebook.com/x|this page> ok? Tom &amp; Jerry &lt;3", bot_user_id="U0BOT"
+    )
+    assert text == "is this page ok? Tom & Jerry <3"
