@@ -1,0 +1,85 @@
+"""The advisor: a staff member's question in, a verdict with the policy clauses it rests on out.
+
+Deterministic and offline: the question is read into concepts (matcher), the curated situation that
+fits best gives the verdict and its quotes; a question about social media that no situation covers gets
+an honest "ask the headteacher" with the closest clauses found by search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policy_kb.answer import Answer, Citation, Verdict
+from policy_kb.document import Clause, PolicyDocument, load_document
+from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, load_knowledge
+from policy_kb.matcher import ConceptMatcher, score
+from policy_kb.search import ClauseSearch
+
+BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
+# Long drafts are read up to here: enough for any post, and it keeps a pasted essay fast.
+READ_LIMIT = 6000
+CONFIDENT_SCORE = 2.0
+
+
+class Advisor:
+    def __init__(self, document: PolicyDocument, knowledge: Knowledge):
+        self.document = document
+        self.knowledge = knowledge
+        self.matcher = ConceptMatcher(knowledge)
+        self.search = ClauseSearch(document)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        settings=None,
+        policy_path: Path | None = None,
+        knowledge_path: Path | None = None,
+        school_name: str = "",
+    ) -> "Advisor":
+        if settings is not None:
+            policy_path = policy_path or settings.policy_path
+            knowledge_path = knowledge_path or settings.knowledge_path
+            school_name = school_name or settings.school_name
+        document = load_document(policy_path or BUNDLED_POLICY, school_name=school_name)
+        return cls(document, load_knowledge(knowledge_path or BUNDLED_KNOWLEDGE, document))
+
+    def ask(self, question: str) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
+        reading = self.matcher.read(question[:READ_LIMIT])
+        ranked = sorted(
+            ((score(s, reading, self.knowledge.concepts), index, s) for index, s in enumerate(self.knowledge.situations)),
+            key=lambda item: (-item[0], item[1]),
+        )
+        best_score, _, best = ranked[0] if ranked else (0.0, 0, None)
+        if best is not None and best_score > 0:
+            return Answer(
+                verdict=best.verdict,
+                answer=best.answer,
+                citations=best.citations,
+                next_steps=best.next_steps,
+                situation=best.situation_id,
+                confident=best_score >= CONFIDENT_SCORE,
+            )
+        if reading.concepts & self.knowledge.domain:
+            found = [clause for _, clause in self.search.search(reading.words, limit=2)]
+            citations = tuple(self.knowledge.fallback_citations.get("unsure_quotes", ()))
+            searched = tuple(
+                c for c in (self._cite_clause(clause) for clause in found) if c.clause_id not in {x.clause_id for x in citations}
+            )
+            return Answer(
+                verdict=Verdict.ASK_HEADTEACHER,
+                answer=self._text("unsure_answer"),
+                citations=searched + citations,
+                next_steps=(self._text("unsure_next_step"),),
+                situation="unsure",
+                confident=False,
+            )
+        return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
+
+    def _cite_clause(self, clause: Clause) -> Citation:
+        return Citation(section=clause.section, quote=clause.text, clause_id=clause.clause_id)
+
+    def _text(self, key: str) -> str:
+        return self.knowledge.fallback.get(key, "")

@@ -1,0 +1,134 @@
+"""`policybot ask`, `policybot chat` and `policybot kb check`. Cheap to import: the advisor loads
+only when a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from policy_kb import texts
+
+
+def register(subparsers) -> None:
+    ask = subparsers.add_parser("ask", help="answer one question (or one per line from stdin with '-')")
+    ask.add_argument("question", nargs="*", help="the question; '-' reads one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.set_defaults(handler=run_ask)
+
+    chat = subparsers.add_parser("chat", help="talk to the advisor in this terminal")
+    chat.set_defaults(handler=run_chat)
+
+    kb = subparsers.add_parser("kb", help="check the curated knowledge against the policy")
+    kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    check = kb_commands.add_parser("check", help="list quotes the policy document does not contain")
+    check.set_defaults(handler=run_kb_check)
+
+
+def load_advisor():
+    """The advisor for the configured policy, or None after printing one clear line."""
+    from bot.config import get_settings
+    from policy_kb.advisor import Advisor
+    from policy_kb.errors import PolicyLoadError
+
+    try:
+        settings = get_settings()
+        return Advisor.load(settings=settings)
+    except PolicyLoadError as error:
+        print(f"policybot: {error}", file=sys.stderr)
+    except ValueError as error:  # pydantic's ValidationError: a bad setting in .env or the environment
+        print(f"policybot: invalid settings: {_first_line(error)}", file=sys.stderr)
+    return None
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    advisor = load_advisor()
+    if advisor is None:
+        return 2
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            _print_answer(advisor, line.rstrip("\n"), as_json=args.json)
+            sys.stdout.flush()
+        return 0
+    question = " ".join(args.question).strip()
+    if not question:
+        if args.json:
+            _print_answer(advisor, "", as_json=True)
+        else:
+            print(texts.EMPTY_QUESTION)
+        return 0
+    _print_answer(advisor, question, as_json=args.json)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """The terminal conversation. It runs the same conversation core as Slack and Teams when that
+    exists; the advisor alone is enough to answer questions."""
+    advisor = load_advisor()
+    if advisor is None:
+        return 2
+    print(texts.CHAT_WELCOME.format(school=advisor.document.school_name or "the school"))
+    while True:
+        try:
+            question = input(texts.CHAT_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if question.strip().lower() in {"quit", "exit", "bye", "q"}:
+            break
+        if not question.strip():
+            print(texts.EMPTY_QUESTION)
+            continue
+        print(format_answer(advisor.ask(question)))
+        print()
+    print(texts.CHAT_GOODBYE)
+    return 0
+
+
+def run_kb_check(args: argparse.Namespace) -> int:
+    from bot.config import get_settings
+    from policy_kb.knowledge import BUNDLED_KNOWLEDGE
+
+    advisor = load_advisor()
+    if advisor is None:
+        return 2
+    knowledge_path = get_settings().knowledge_path or BUNDLED_KNOWLEDGE
+    problems = advisor.knowledge.problems
+    count = sum(len(s.citations) for s in advisor.knowledge.situations) + len(problems)
+    for problem in problems:
+        print(texts.KB_QUOTE_MISSING.format(owner=problem.situation_id, quote=problem.quote))
+    if problems:
+        print(texts.KB_SUMMARY.format(missing=len(problems), count=count, policy=advisor.document.source))
+        return 1
+    print(texts.KB_ALL_QUOTES_FOUND.format(count=count, knowledge=knowledge_path, policy=advisor.document.source))
+    return 0
+
+
+def format_answer(answer) -> str:
+    icon, label = texts.VERDICT_LABELS[answer.verdict.value]
+    lines = [f"{icon}  {label}", "", answer.answer]
+    if not answer.confident:
+        lines += ["", texts.UNSURE_NOTE]
+    if answer.citations:
+        lines.append("")
+        for citation in answer.citations:
+            lines.append(f"  “{citation.quote}”")
+            lines.append(f"      — {citation.section}")
+    if answer.next_steps:
+        lines.append("")
+        lines += [f"  • {step}" for step in answer.next_steps]
+    return "\n".join(lines)
+
+
+def _print_answer(advisor, question: str, *, as_json: bool) -> None:
+    answer = advisor.ask(question)
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    elif not question.strip():
+        print(texts.EMPTY_QUESTION)
+    else:
+        print(format_answer(answer))
+
+
+def _first_line(error: Exception) -> str:
+    return " ".join(str(error).split("\n")[:3])

@@ -1,0 +1,185 @@
+"""The curated knowledge on top of the policy text, read from a data file a school can edit.
+
+Concepts are the words staff use for a thing ("insta", "pics", "kids", "mums"). Situations say which
+concepts together describe a case, the verdict for it, a plain-English reason and the exact policy text
+it rests on. Every quote is looked up in the loaded document: a quote the document does not contain is
+reported by `policybot kb check` and never cited."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from policy_kb.answer import Citation, Verdict
+from policy_kb.document import PolicyDocument
+from policy_kb.errors import PolicyLoadError
+from policy_kb.text import fold, tokens
+
+BUNDLED_KNOWLEDGE = Path(__file__).parent / "data" / "knowledge.toml"
+SCHOOL_PLACEHOLDER = "{school}"
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]  # stemmed tokens; several for a phrase
+    prefix: bool = False  # the last word may continue ("insta*" matches "instagram", "instapost")
+    spelling: str = ""  # a one-word term as written, to recognise misspellings of it
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str
+    terms: tuple[Term, ...]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Situation:
+    situation_id: str
+    verdict: Verdict
+    patterns: tuple[tuple[str, ...], ...]  # any one pattern matches when all its concepts are present
+    unless: tuple[str, ...]
+    priority: float
+    answer: str
+    citations: tuple[Citation, ...]
+    next_steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuoteProblem:
+    situation_id: str
+    quote: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    concepts: dict[str, Concept]
+    situations: tuple[Situation, ...]
+    problems: tuple[QuoteProblem, ...]
+    fallback: dict[str, str]  # texts and quotes for answers no situation covers
+    fallback_citations: dict[str, tuple[Citation, ...]]
+    domain: frozenset[str]  # concepts that make a question about social media at all
+
+
+def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyLoadError(f"knowledge file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyLoadError(f"knowledge file cannot be read ({error.__class__.__name__}): {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyLoadError(f"knowledge file is not valid TOML ({error}): {path}") from None
+
+    concepts = {name: _concept(name, spec) for name, spec in data.get("concepts", {}).items()}
+    index = QuoteIndex(document)
+    problems: list[QuoteProblem] = []
+    situations = []
+    for spec in data.get("situations", []):
+        situation_id = spec.get("id", "?")
+        patterns = tuple(tuple(pattern.split()) for pattern in spec.get("match", []))
+        unknown = {name for pattern in patterns for name in pattern} | set(spec.get("unless", []))
+        unknown -= set(concepts)
+        if unknown:
+            raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in situation {situation_id!r}: {path}")
+        try:
+            verdict = Verdict(spec["verdict"])
+        except (KeyError, ValueError):
+            raise PolicyLoadError(f"knowledge file has a missing or unknown verdict in situation {situation_id!r}: {path}") from None
+        citations = index.cite_all(spec.get("quotes", []), situation_id, problems)
+        situations.append(
+            Situation(
+                situation_id=situation_id,
+                verdict=verdict,
+                patterns=patterns,
+                unless=tuple(spec.get("unless", [])),
+                priority=float(spec.get("priority", 0.0)),
+                answer=_fill(spec.get("answer", ""), document).strip(),
+                citations=citations,
+                next_steps=tuple(_fill(step, document) for step in spec.get("next_steps", [])),
+            )
+        )
+    fallback = {key: _fill(value, document) for key, value in data.get("fallback", {}).items() if isinstance(value, str)}
+    fallback_citations = {
+        key: index.cite_all(value, f"fallback.{key}", problems)
+        for key, value in data.get("fallback", {}).items()
+        if isinstance(value, list)
+    }
+    domain = frozenset(data.get("scope", {}).get("domain_concepts", "").split())
+    if domain - set(concepts):
+        raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(domain - set(concepts))} in [scope]: {path}")
+    return Knowledge(concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain)
+
+
+def _fill(text: str, document: PolicyDocument) -> str:
+    return text.replace(SCHOOL_PLACEHOLDER, document.school_name or "the school")
+
+
+def _concept(name: str, spec) -> Concept:
+    terms_spec, weight = (spec, 1.0) if isinstance(spec, list) else (spec.get("terms", []), spec.get("weight", 1.0))
+    terms = []
+    for raw in terms_spec:
+        prefix = raw.endswith("*")
+        words = tuple(tokens(raw.rstrip("*")))
+        if prefix and words:
+            # The prefix is matched against folded words, so keep the last word unstemmed.
+            words = words[:-1] + (fold(raw.rstrip("*")).split()[-1],)
+        if words:
+            spelling = fold(raw.rstrip("*")) if len(words) == 1 and not prefix else ""
+            terms.append(Term(words, prefix, spelling))
+    return Concept(name, tuple(terms), float(weight))
+
+
+class QuoteIndex:
+    """Finds a quote in the document, tolerant of curly quotes and spacing, and returns the document's
+    own text for it, so a citation is always real text from the loaded policy."""
+
+    def __init__(self, document: PolicyDocument):
+        self.document = document
+        self._clauses = [(clause, *_normalise_with_map(clause.text)) for clause in document.clauses]
+
+    def cite(self, quote: str) -> Citation | None:
+        wanted, _ = _normalise_with_map(_fill(quote, self.document))
+        if not wanted:
+            return None
+        for clause, normalised, positions in self._clauses:
+            start = normalised.find(wanted)
+            if start >= 0:
+                end = start + len(wanted)
+                exact = clause.text[positions[start] : positions[end - 1] + 1]
+                return Citation(section=clause.section, quote=exact, clause_id=clause.clause_id)
+        return None
+
+    def cite_all(self, quotes: list[str], owner: str, problems: list[QuoteProblem]) -> tuple[Citation, ...]:
+        citations = []
+        for quote in quotes:
+            citation = self.cite(quote)
+            if citation is None:
+                problems.append(QuoteProblem(owner, quote, "not found in the policy document"))
+            elif citation not in citations:
+                citations.append(citation)
+        return tuple(citations)
+
+
+def _normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """Lower-cased text with quotes and dashes made plain and runs of spaces folded, plus the position
+    in the original of each character kept."""
+    out: list[str] = []
+    positions: list[int] = []
+    for position, char in enumerate(text):
+        char = char.translate(_PLAIN).lower()
+        if char.isspace():
+            if not out or out[-1] == " ":
+                continue
+            char = " "
+        out.append(char)
+        positions.append(position)
+    while out and out[-1] == " ":
+        out.pop()
+        positions.pop()
+    return "".join(out), positions
+
+
+_PLAIN = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
