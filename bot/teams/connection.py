@@ -41,12 +41,12 @@ def check_settings(settings: Settings) -> None:
         raise TeamsSettingsError("MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD (see .env.example)")
     if settings.microsoft_app_password and not settings.microsoft_app_id:
         raise TeamsSettingsError("MICROSOFT_APP_PASSWORD is set without MICROSOFT_APP_ID (see .env.example)")
-    if settings.environment == "production" and not settings.teams_configured:
+    if settings.environment == "production" and not settings.microsoft_app_id:
         raise TeamsSettingsError(
             "ENVIRONMENT=production needs MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD for Teams; "
             "without them anyone could post to /api/messages"
         )
-    if settings.teams_configured and settings.microsoft_app_type == "SingleTenant" and not settings.microsoft_app_tenant_id:
+    if settings.microsoft_app_id and settings.microsoft_app_type == "SingleTenant" and not settings.microsoft_app_tenant_id:
         raise TeamsSettingsError("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID (your Microsoft 365 tenant id)")
 
 
@@ -72,7 +72,9 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
 
 def build_connection(settings: Settings) -> TeamsConnection:
     check_settings(settings)
-    if settings.teams_configured:
+    # An app id means a registered bot: authenticate (a managed identity has an app id and no password).
+    authenticated = bool(settings.microsoft_app_id)
+    if authenticated:
         # Imported only with credentials: MSAL is not needed, or loaded, in local mode.
         from microsoft_agents.authentication.msal import MsalConnectionManager
 
@@ -88,4 +90,4 @@ def build_connection(settings: Settings) -> TeamsConnection:
         logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(logging.ERROR)
     adapter = CloudAdapter(connection_manager=connections)
     adapter.on_turn_error = _on_turn_error
-    return TeamsConnection(adapter=adapter, auth_configuration=configuration, authenticated=settings.teams_configured)
+    return TeamsConnection(adapter=adapter, auth_configuration=configuration, authenticated=authenticated)

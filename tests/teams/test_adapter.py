@@ -130,7 +130,7 @@ async def test_the_message_the_core_gets_from_a_channel(scripted_bot, scripted, 
     await scripted_bot.post_activity(activity("message_channel_mention"))
 
     message = scripted.received[0]
-    assert message.text == "can I like a parent's post about the school fair?"
+    assert message.text == "can I post my class's photos on my personal Instagram?"
     assert message.is_direct is False
     assert message.conversation.platform == "teams"
     assert message.conversation.user_id == "29:1a2b3c4d5e6f-staff-member"

@@ -13,11 +13,13 @@ APP_ID = "3f5c8a9e-1b2d-4c6e-8f0a-1b2c3d4e5f60"
 TENANT_ID = "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"
 
 
-@pytest.fixture
-def credentials_settings(tmp_path):
-    return local_settings(
-        tmp_path, microsoft_app_id=APP_ID, microsoft_app_password="a-real-looking-secret", microsoft_app_tenant_id=TENANT_ID
-    )
+CLIENT_SECRET = {"microsoft_app_password": "a-real-looking-secret", "microsoft_app_tenant_id": TENANT_ID}
+MANAGED_IDENTITY = {"microsoft_app_type": "UserAssignedMSI", "microsoft_app_tenant_id": TENANT_ID}
+
+
+@pytest.fixture(params=[CLIENT_SECRET, MANAGED_IDENTITY], ids=["client-secret", "managed-identity"])
+def credentials_settings(tmp_path, request):
+    return local_settings(tmp_path, microsoft_app_id=APP_ID, **request.param)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Basic dXNlcjpwYXNz"])

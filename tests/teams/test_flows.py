@@ -128,7 +128,7 @@ async def test_channel_mention_is_stripped_and_the_reply_stays_in_the_thread(bot
     conversation = "19:0f1e2d3c4b5a69788796a5b4c3d2e1f0@thread.tacv2;messageid=1795609100123"
     assert reply.path == f"/_connector/v3/conversations/{conversation}/activities/1795609100123"
     values = [json.loads(action["data"]["value"]) for action in reply.card["actions"] if action["data"]["value"] != "{}"]
-    assert values[0]["question"] == "can I like a parent's post about the school fair?"
+    assert values[0]["question"] == "can I post my class's photos on my personal Instagram?"
 
 
 async def test_conversation_references_are_stored_on_install_and_on_messages(bot, connector, activity, core):
