@@ -6,6 +6,7 @@ an honest "ask the headteacher" with the closest clauses found by search."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from policy_kb.answer import Answer, Citation, Verdict
@@ -25,7 +26,11 @@ class Advisor:
         self.document = document
         self.knowledge = knowledge
         self.matcher = ConceptMatcher(knowledge)
-        self.search = ClauseSearch(document)
+
+    @cached_property
+    def search(self) -> ClauseSearch:
+        # Only questions no situation covers need it: built on first use, off the start-up path.
+        return ClauseSearch(self.document)
 
     @classmethod
     def load(

@@ -89,6 +89,8 @@ def build_document(lines: list[Line], *, source: str, school_name: str = "") -> 
     full_text = "\n".join(line.text for line in cleaned)
     school = school_name.strip() or detect_school_name(full_text)
 
+    # Markdown and styled Word documents mark their headings; only plain text needs guessing.
+    headings_marked = any(line.hint == "heading" for line in cleaned)
     title = ""
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     previous_text = ""
@@ -101,7 +103,7 @@ def build_document(lines: list[Line], *, source: str, school_name: str = "") -> 
             continue
         current_is_empty = bool(sections) and not sections[-1][1]
         if line.hint == "heading" or (
-            line.hint is None and not current_is_empty and _looks_like_heading(line.text, previous_text)
+            not headings_marked and line.hint is None and not current_is_empty and _looks_like_heading(line.text, previous_text)
         ):
             sections.append((line.text, []))
         else:

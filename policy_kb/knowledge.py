@@ -7,6 +7,7 @@ reported by `policybot kb check` and never cited."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,17 +139,17 @@ class QuoteIndex:
 
     def __init__(self, document: PolicyDocument):
         self.document = document
-        self._clauses = [(clause, *_normalise_with_map(clause.text)) for clause in document.clauses]
+        self._clauses = [(clause, _normalise(clause.text)) for clause in document.clauses]
 
     def cite(self, quote: str) -> Citation | None:
-        wanted, _ = _normalise_with_map(_fill(quote, self.document))
+        wanted = _normalise(_fill(quote, self.document))
         if not wanted:
             return None
-        for clause, normalised, positions in self._clauses:
+        for clause, normalised in self._clauses:
             start = normalised.find(wanted)
             if start >= 0:
-                end = start + len(wanted)
-                exact = clause.text[positions[start] : positions[end - 1] + 1]
+                positions = _kept_positions(clause.text)
+                exact = clause.text[positions[start] : positions[start + len(wanted) - 1] + 1]
                 return Citation(section=clause.section, quote=exact, clause_id=clause.clause_id)
         return None
 
@@ -163,23 +164,25 @@ class QuoteIndex:
         return tuple(citations)
 
 
-def _normalise_with_map(text: str) -> tuple[str, list[int]]:
-    """Lower-cased text with quotes and dashes made plain and runs of spaces folded, plus the position
-    in the original of each character kept."""
-    out: list[str] = []
-    positions: list[int] = []
-    for position, char in enumerate(text):
-        char = char.translate(_PLAIN).lower()
-        if char.isspace():
-            if not out or out[-1] == " ":
-                continue
-            char = " "
-        out.append(char)
-        positions.append(position)
-    while out and out[-1] == " ":
-        out.pop()
-        positions.pop()
-    return "".join(out), positions
-
-
 _PLAIN = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+_SPACES = re.compile(r"\s+")
+
+
+def _normalise(text: str) -> str:
+    """Lower case, plain quotes and dashes, runs of white space folded to one space."""
+    return _SPACES.sub(" ", text.translate(_PLAIN).lower()).strip()
+
+
+def _kept_positions(text: str) -> list[int]:
+    """For each character of `_normalise(text)`, its position in `text`."""
+    positions: list[int] = []
+    previous_space = True  # leading white space is dropped
+    for position, char in enumerate(text):
+        if char.isspace() or char == "\u00a0":
+            if not previous_space:
+                positions.append(position)
+            previous_space = True
+        else:
+            positions.append(position)
+            previous_space = False
+    return positions

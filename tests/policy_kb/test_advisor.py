@@ -1,0 +1,99 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from policy_kb.advisor import Advisor
+from policy_kb.answer import Verdict
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load()
+
+
+def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[str]]:
+    """The same rules as the project's scorer: verdict (or an accepted alternative) and a cited section
+    among the first three that contains one of the expected keys; out-of-scope answers cite nothing."""
+    questions = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    verdicts = sections = 0
+    misses = []
+    for question in questions:
+        answer = advisor.ask(question["q"])
+        titles = [c.section.lower() for c in answer.citations[:3]]
+        verdict_ok = answer.verdict.value in [question["verdict"], *question.get("also", [])]
+        keys = question.get("sections") or []
+        section_ok = any(k in t for k in keys for t in titles) if keys else not titles
+        verdicts += verdict_ok
+        sections += section_ok
+        if not (verdict_ok and section_ok):
+            misses.append(f"{question['id']}: got {answer.verdict.value} {titles} :: {question['q']}")
+    return verdicts / len(questions), sections / len(questions), misses
+
+
+@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl"])
+def test_question_sets_do_not_regress(advisor, questions_file):
+    verdict_acc, section_hit3, misses = score(advisor, FIXTURES / questions_file)
+    assert verdict_acc >= 0.95 and section_hit3 >= 0.95, "\n".join(misses)
+
+
+def test_every_citation_is_real_text_of_the_policy(advisor):
+    clause_text = {c.clause_id: c.text for c in advisor.document.clauses}
+    sections = {s.heading for s in advisor.document.sections}
+    for situation in advisor.knowledge.situations:
+        for citation in situation.citations:
+            assert citation.quote in clause_text[citation.clause_id]
+            assert citation.section in sections
+    assert advisor.knowledge.problems == ()
+
+
+def test_answer_shape(advisor):
+    answer = advisor.ask("Can I post a picture of the children in my class on my personal Facebook page?").to_dict()
+    assert answer["verdict"] == "not_allowed"
+    assert answer["answer"]
+    assert answer["citations"][0]["section"] == "Prohibited use"
+    assert set(answer["citations"][0]) == {"section", "quote", "clause_id"}
+    assert isinstance(answer["next_steps"], list)
+
+
+def test_out_of_scope_cites_nothing(advisor):
+    answer = advisor.ask("What's on the school lunch menu today?")
+    assert answer.verdict is Verdict.OUT_OF_SCOPE and answer.citations == ()
+
+
+def test_unsure_answers_say_so_and_point_to_the_headteacher(advisor):
+    answer = advisor.ask("Can I post a poll on Threads asking which biscuits are best?")
+    assert answer.verdict is Verdict.ASK_HEADTEACHER
+    assert not answer.confident
+    assert any("refrain from posting" in c.quote for c in answer.citations)
+
+
+def test_negation_is_understood(advisor):
+    answer = advisor.ask("Can I post a photo of my weekend walk on Instagram? There are no pupils in it.")
+    assert answer.verdict is Verdict.ALLOWED
+
+
+def test_typos_and_text_speak(advisor):
+    assert advisor.ask("cn i post piccs of the childrn on facebok").verdict is Verdict.NOT_ALLOWED
+    assert advisor.ask("is it ok 2 b friends wiv a pupils mum on fb").verdict is Verdict.NOT_ALLOWED
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   \n\t ",
+        "🙂" * 500,
+        "Могу ли я опубликовать фото? 我可以发照片吗？",
+        "Can I post this?\nLine two\n\nLine three",
+        "word " * 2000,
+        "Check this before I post: '" + "Lovely day! " * 900 + "'",
+        "\x00\x01 <script>alert(1)</script> <!channel>",
+    ],
+)
+def test_odd_input_never_crashes(advisor, question):
+    answer = advisor.ask(question)
+    assert answer.verdict in Verdict
+    assert answer.answer

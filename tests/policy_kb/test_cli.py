@@ -1,0 +1,97 @@
+import io
+import json
+import subprocess
+import sys
+
+from bot.cli import main
+
+
+def run(argv, capsys, monkeypatch=None, stdin: str | None = None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_a_readable_answer(capsys):
+    code, out, _ = run(["ask", "Can I give a former colleague a reference on LinkedIn?"], capsys)
+    assert code == 0
+    assert "Not allowed" in out
+    assert "Compliance with related policies and procedures" in out
+    assert "Employees should never provide references" in out
+
+
+def test_ask_json_prints_one_object(capsys):
+    code, out, _ = run(["ask", "--json", "Who does this policy apply to?"], capsys)
+    answer = json.loads(out)
+    assert code == 0 and answer["verdict"] == "info"
+    assert answer["citations"][0]["section"] == "Scope"
+
+
+def test_ask_json_stdin_answers_every_line_in_order(capsys, monkeypatch):
+    questions = ["Who does this policy apply to?", "", "What's on the school lunch menu today?", "🙂🙂"]
+    code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch, "\n".join(questions) + "\n")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == len(questions)
+    assert [json.loads(line)["verdict"] for line in lines][:3] == ["info", "out_of_scope", "out_of_scope"]
+
+
+def test_empty_question_gets_a_friendly_prompt(capsys):
+    code, out, _ = run(["ask", "   "], capsys)
+    assert code == 0 and "Please type a question" in out
+
+
+def test_missing_policy_is_one_clear_line_and_exit_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("POLICY_PATH", str(tmp_path / "nowhere.txt"))
+    code, out, err = run(["ask", "Can I post?"], capsys)
+    assert code == 2 and out == ""
+    assert err.strip() == f"policybot: policy file not found: {tmp_path / 'nowhere.txt'}"
+
+
+def test_empty_policy_is_one_clear_line_and_exit_2(capsys, monkeypatch, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    monkeypatch.setenv("POLICY_PATH", str(empty))
+    code, _, err = run(["ask", "--json", "-"], capsys, monkeypatch, "Can I post?\n")
+    assert code == 2 and err.count("\n") == 1 and str(empty) in err
+
+
+def test_kb_check_lists_quotes_the_policy_lacks(capsys, monkeypatch, tmp_path):
+    knowledge = tmp_path / "knowledge.toml"
+    knowledge.write_text(
+        '[concepts]\nreference = ["reference"]\n\n[[situations]]\nid = "refs"\nverdict = "not_allowed"\n'
+        'match = ["reference"]\nanswer = "No."\nquotes = [\n'
+        '  "Employees should never provide references for other individuals on social or professional networking sites.",\n'
+        '  "Employees may give glowing references whenever they like.",\n]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KNOWLEDGE_PATH", str(knowledge))
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1
+    assert "NOT FOUND [refs]: Employees may give glowing references whenever they like." in out
+    code, out, _ = run(["ask", "--json", "Can I give a reference?"], capsys)
+    quotes = [c["quote"] for c in json.loads(out)["citations"]]
+    assert quotes == ["Employees should never provide references for other individuals on social or professional networking sites."]
+
+
+def test_kb_check_passes_on_the_bundled_knowledge(capsys):
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 0 and "were found" in out
+
+
+def test_chat_answers_until_quit(capsys, monkeypatch):
+    code, out, _ = run(["chat"], capsys, monkeypatch, "\nCan I be friends with other members of staff on Facebook?\nquit\n")
+    assert code == 0
+    assert "Please type a question" in out
+    assert "Allowed" in out
+    assert out.rstrip().endswith("Bye! Ask again any time.")
+
+
+def test_console_script_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json", "Does the policy cover YouTube?"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "info"

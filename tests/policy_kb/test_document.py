@@ -1,0 +1,139 @@
+from pathlib import Path
+
+import pytest
+
+from policy_kb.advisor import BUNDLED_POLICY, Advisor
+from policy_kb.document import load_document
+from policy_kb.errors import PolicyLoadError
+
+SEED_HEADINGS = [
+    "Scope",
+    "Policy statement",
+    "What employees can expect from the Alderley Edge Community Primary School",
+    "What Alderley Edge Community Primary School expects of employees",
+    "Definition of social media",
+    "Social media accounts",
+    "Context of use",
+    "Compliance with related policies and procedures",
+    "Prohibited use",
+    "Social media usage for work purposes",
+    "Guidelines for responsible use of social media in their personal life",
+    "Social media usage during working hours",
+    "Monitoring use of internet",
+    "Breach of this policy",
+    "Support for those affected or involved",
+    "Useful links",
+    "Equality",
+    "Monitoring and review",
+]
+
+
+def test_seed_is_read_into_its_sections_as_written():
+    document = load_document(BUNDLED_POLICY)
+    assert document.title == "SOCIAL MEDIA POLICY – SCHOOL EMPLOYEES"
+    assert document.school_name == "Alderley Edge Community Primary School"
+    assert [s.heading for s in document.sections] == SEED_HEADINGS
+
+
+def test_word_artefacts_are_removed_and_bullets_become_clauses():
+    document = load_document(BUNDLED_POLICY)
+    texts = [c.text for c in document.clauses]
+    assert not any("[bookmark" in t for t in texts)
+    prohibited = document.section("prohibited-use")
+    bullets = [c for c in prohibited.clauses if c.kind == "bullet"]
+    assert bullets[0].text.startswith("not use social media to bring the school into disrepute")
+    assert not any(c.text.startswith("·") for c in document.clauses)
+    links = document.section("useful-links").clauses
+    assert links[0].text == "14. Staff Code of Conduct" and len(links) == 13
+
+
+def test_contact_lines_stay_inside_their_section():
+    support = load_document(BUNDLED_POLICY).section("support-for-those-affected-or-involved")
+    assert any(c.text.startswith("Email - team12@") for c in support.clauses)
+    assert any(c.text.startswith("Education Support") for c in support.clauses)
+
+
+def test_clause_ids_are_stable_and_unique():
+    first = [c.clause_id for c in load_document(BUNDLED_POLICY).clauses]
+    second = [c.clause_id for c in load_document(BUNDLED_POLICY).clauses]
+    assert first == second
+    assert len(set(first)) == len(first)
+    assert "prohibited-use/12" in first
+    # The school's name is not part of an id, so another school's copy gets the same ids.
+    assert "what-employees-can-expect-from-the-school/2" in first
+
+
+def another_school_policy(tmp_path: Path) -> Path:
+    text = BUNDLED_POLICY.read_text(encoding="utf-8").replace("Alderley Edge Community Primary School", "Oakfield Primary School")
+    path = tmp_path / "oakfield.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_another_school_needs_no_code_change(tmp_path):
+    advisor = Advisor.load(policy_path=another_school_policy(tmp_path))
+    assert advisor.document.school_name == "Oakfield Primary School"
+    answer = advisor.ask("Can I keep the login for the school Facebook page after I leave?")
+    assert answer.verdict.value == "not_allowed"
+    assert "Oakfield Primary School" in answer.citations[0].quote
+    assert advisor.knowledge.problems == () or all("AECPS" in p.quote for p in advisor.knowledge.problems)
+
+
+def test_school_name_from_settings_wins(tmp_path):
+    advisor = Advisor.load(policy_path=another_school_policy(tmp_path), school_name="Oakfield Primary School")
+    assert advisor.document.school_name == "Oakfield Primary School"
+
+
+def test_markdown_policy(tmp_path):
+    path = tmp_path / "policy.md"
+    path.write_text(
+        "# Staff social media policy\n\nThis policy applies to all employees of Brook Academy\n\n"
+        "## Prohibited use\n\nEmployees must:\n\n- not post photos of pupils on personal accounts;\n"
+        "- not use social media to impersonate colleagues.\n\n## Support\n\nAsk the **headteacher** for help.\n",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert document.school_name == "Brook Academy"
+    assert [s.heading for s in document.sections] == ["Staff social media policy", "Prohibited use", "Support"]
+    prohibited = document.section("prohibited-use")
+    assert [c.kind for c in prohibited.clauses] == ["paragraph", "bullet", "bullet"]
+    assert document.section("support").clauses[0].text == "Ask the headteacher for help."
+
+
+def test_word_policy(tmp_path):
+    docx = pytest.importorskip("docx")
+    word = docx.Document()
+    word.add_heading("Social media policy", level=0)
+    word.add_paragraph("This policy applies to all employees of Hill Top School")
+    word.add_heading("Prohibited use", level=1)
+    word.add_paragraph("not use social media to impersonate colleagues.", style="List Bullet")
+    word.add_paragraph("Employees should never provide references for other individuals on social or professional networking sites.")
+    path = tmp_path / "policy.docx"
+    word.save(path)
+    document = load_document(path)
+    assert document.school_name == "Hill Top School"
+    prohibited = document.section("prohibited-use")
+    assert [c.kind for c in prohibited.clauses] == ["bullet", "paragraph"]
+    advisor = Advisor.load(policy_path=path)
+    answer = advisor.ask("Can I write a LinkedIn reference for a colleague?")
+    assert answer.verdict.value == "not_allowed"
+    assert answer.citations[0].section == "Prohibited use"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing.txt", "not found"),
+        (lambda p: (p / "empty.txt").write_text("  \n\n") and p / "empty.txt", "empty"),
+        (lambda p: (p / "binary.txt").write_bytes(b"\xff\xfe\x00bad") and p / "binary.txt", "not UTF-8"),
+        (lambda p: p, "folder"),
+        (lambda p: (p / "broken.docx").write_bytes(b"not a zip") and p / "broken.docx", "cannot be read"),
+    ],
+)
+def test_unusable_policy_files_give_one_clear_line(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(PolicyLoadError) as error:
+        load_document(path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+    assert "\n" not in str(error.value)
