@@ -92,7 +92,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         raise DatabaseOpenError(f"DATABASE_URL is not a valid database address: {database_url!r}") from None
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
-    if url.get_backend_name() == "postgresql":
+    if url.get_backend_name() in ("postgresql", "postgres"):  # hosting providers often hand out postgres://
         if url.get_driver_name() != "asyncpg":
             url = url.set(drivername="postgresql+asyncpg")
         return create_async_engine(url, pool_pre_ping=True)

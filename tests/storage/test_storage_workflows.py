@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -127,12 +127,12 @@ async def test_purge_removes_old_closed_cases_with_their_messages_and_audit_deta
         stored = await session.get(ReportCase, old.case.id)
         stored.closed_on = stored.closed_on - timedelta(days=400)
         session.add(stored)
-        await session.exec(update(ProcessedEvent).values(processed_at=ProcessedEvent.processed_at - timedelta(days=8)))
+        await session.exec(update(ProcessedEvent).values(processed_at=datetime.now(UTC) - timedelta(days=8)))
     claimed = await _claim_all(db)
     async with db.transaction() as session:
         for notification in claimed:
             await repo.mark_delivered(session=session, notification_id=notification.id, worker_id="test")
-        await session.exec(update(Notification).values(delivered_at=Notification.delivered_at - timedelta(days=31)))
+        await session.exec(update(Notification).values(delivered_at=datetime.now(UTC) - timedelta(days=31)))
     async with db.transaction() as session:
         report = await repo.purge_expired(session=session, retention_days=365)
     assert report.cases == 1 and report.case_messages == 1 and report.escalations == 1
