@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "policy_kb" / "data" / "social_media_policy.txt"
@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     teams_emulator_port: int = Field(default=56150, ge=1, le=65535)
 
     log_level: str = "INFO"
+
+    @field_validator("policy_path", "knowledge_path", mode="before")
+    @classmethod
+    def _empty_path_means_bundled(cls, value, info):
+        # `POLICY_PATH=` copied empty from .env.example means "the bundled file", not the current folder.
+        if isinstance(value, str) and not value.strip():
+            return BUNDLED_POLICY if info.field_name == "policy_path" else None
+        return value
 
     @property
     def slack_configured(self) -> bool:
