@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 
 from handlers import actions, ask, report, texts
@@ -27,6 +29,7 @@ class ConversationCore:
         self.advisor = advisor
         self.database = database
         self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
+        self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
 
     @classmethod
     async def start(cls, *, settings) -> "ConversationCore":
@@ -41,7 +44,13 @@ class ConversationCore:
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """The replies to one message; [] when this delivery was already handled."""
         try:
-            async with self.database.transaction() as session:
+            chosen = route(message)
+            # Answering a question is pure computation with no side effect: done before the transaction,
+            # so the database (one writer at a time on SQLite) is held only for the claim itself.
+            replies = None if chosen is Route.CLICK else self._answer_without_storage(chosen, message)
+            if not message.event_id and replies is not None:
+                return replies
+            async with self._transaction() as session:
                 # Claimed in the same transaction as the flow's own writes: a delivery that fails is
                 # rolled back with its claim, so the platform's retry can still be answered.
                 if message.event_id and not await repo.claim_event(
@@ -49,15 +58,29 @@ class ConversationCore:
                 ):
                     log.info("ignored a repeated delivery of event %s", message.event_id)
                     return []
-                return await self._route(session=session, message=message)
+                if replies is None:
+                    replies = [await self._click(session=session, message=message)]
+            return replies
         except Exception:
             # No message text in the log: it may be a report or name a pupil.
             log.exception("could not handle a %s message", message.conversation.platform)
             return [Reply(text=texts.SOMETHING_WENT_WRONG.format(headteacher=self.headteacher), private=True)]
 
+    @asynccontextmanager
+    async def _transaction(self):
+        if self._one_writer is None:
+            async with self.database.transaction() as session:
+                yield session
+            return
+        # SQLite lets one transaction write at a time; queueing here instead of in SQLite's busy handler
+        # (which sleeps in growing steps) keeps answers from waiting far longer than the write takes.
+        async with self._one_writer:
+            async with self.database.transaction() as session:
+                yield session
+
     async def remember_conversation(self, *, ref: ConversationRef) -> None:
         reference = ref.raw or {key: value for key, value in asdict(ref).items() if key != "raw"}
-        async with self.database.transaction() as session:
+        async with self._transaction() as session:
             await repo.save_conversation_reference(
                 session=session,
                 platform=ref.platform,
@@ -69,9 +92,8 @@ class ConversationCore:
     async def close(self) -> None:
         await self.database.close()
 
-    async def _route(self, *, session, message: IncomingMessage) -> list[Reply]:
+    def _answer_without_storage(self, chosen: Route, message: IncomingMessage) -> list[Reply]:
         headteacher = self.headteacher
-        chosen = route(message)
         match chosen:
             case Route.EMPTY:
                 return [Reply(text=texts.EMPTY_QUESTION, private=message.private)]
@@ -89,13 +111,11 @@ class ConversationCore:
                 if chosen is Route.REPORT_OFFER or answer.verdict == Verdict.REPORT.value:
                     return [report.offer(message=message), answer]
                 return [answer]
-            case Route.CLICK:
-                return [await self._click(session=session, message=message)]
             case Route.UNKNOWN_CLICK:
                 return [Reply(text=texts.BUTTON_EXPIRED, private=True)]
             case Route.FORM:
                 return [Reply(text=texts.FORM_NOT_EXPECTED, private=True)]
-        raise AssertionError("every route is handled above")
+        raise AssertionError(f"route {chosen} needs storage")
 
     def _answer(self, message: IncomingMessage) -> Reply:
         return ask.ask(

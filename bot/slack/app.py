@@ -3,9 +3,11 @@ them to the conversation core and post the rendered replies back through the Web
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -25,6 +27,7 @@ EVENTS_PATH = "/slack/events"
 COMMAND = "/policy"
 SHORTCUT_CALLBACK_ID = "can_i_post_this"
 RATE_LIMIT_RETRIES = 2
+WEB_API_TIMEOUT_S = 30
 _OUR_ACTIONS = re.compile("^(?:" + "|".join(re.escape(action_id) for action_id in actions.ALL) + ")$")
 
 
@@ -46,7 +49,17 @@ def _quiet_bolt_logger() -> logging.Logger:
     return bolt_logger
 
 
-def build_web_client(*, settings) -> AsyncWebClient:
+def _shared_http_session() -> aiohttp.ClientSession | None:
+    """One connection pool for every Web API call: without it slack_sdk opens a new session (and TCP
+    and TLS connection) per call. Only possible when built inside the running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT_S))
+
+
+def build_web_client(*, settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     retry_handlers: list[AsyncRetryHandler] = [
         *async_default_handlers(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
@@ -55,6 +68,8 @@ def build_web_client(*, settings) -> AsyncWebClient:
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         retry_handlers=retry_handlers,
+        session=session,
+        timeout=WEB_API_TIMEOUT_S,
     )
 
 
@@ -66,7 +81,8 @@ class SlackAdapter:
             raise ValueError("SLACK_BOT_TOKEN is not set; Slack cannot be started without it")
         self.settings = settings
         self.core = core
-        self.client = build_web_client(settings=settings)
+        self._http_session = _shared_http_session()
+        self.client = build_web_client(settings=settings, session=self._http_session)
         self._socket_mode_handler = None
         self.bolt_app = AsyncApp(
             client=self.client,
@@ -119,6 +135,9 @@ class SlackAdapter:
         if self._socket_mode_handler is not None:
             await self._socket_mode_handler.close_async()
             self._socket_mode_handler = None
+        if self._http_session is not None:
+            await self._http_session.close()
+            self._http_session = None
 
     # --- Listeners ------------------------------------------------------------------------------------
     # Events are acknowledged by bolt before these run. Commands, shortcuts, buttons and forms call
