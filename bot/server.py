@@ -183,6 +183,9 @@ def startup_errors() -> tuple[type[BaseException], ...]:
 
 def run(settings: Settings, *, with_emulator: bool = True) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Libraries' start-up chatter (migration plugins, the SDK's connection table) is not news at INFO.
+    for chatty in ("alembic", "microsoft_agents"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         asyncio.run(serve(settings, with_emulator=with_emulator))
     except startup_errors() as error:

@@ -50,6 +50,8 @@ def free_port(*, preferred: int) -> int:
     """`preferred` when nothing listens there, otherwise a port the system hands out."""
     for candidate in (preferred, 0):
         with socket.socket() as probe:
+            # As Node does: a port whose old connections linger in TIME_WAIT is free to listen on.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("", candidate))
             except OSError:
