@@ -1,0 +1,35 @@
+"""How the server mounts Slack, and what it refuses."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+from slack_harness import BOT_TOKEN
+
+from bot.config import Settings
+from bot.slack import build_slack_app
+
+
+def test_importing_the_package_does_not_load_the_slack_sdk():
+    code = "import sys, bot.slack; print(any(m.startswith(('slack_bolt', 'slack_sdk')) for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+async def test_no_http_route_without_a_signing_secret_and_no_socket_mode_without_an_app_token(core):
+    slack = build_slack_app(settings=Settings(_env_file=None, slack_bot_token=BOT_TOKEN), core=core)
+    with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
+        slack.routes()
+    with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
+        await slack.start_socket_mode()
+    await slack.close()
+    with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
+        build_slack_app(settings=Settings(_env_file=None, slack_signing_secret="s"), core=core)
+
+
+async def test_bolt_logs_stay_at_warning(settings, core):
+    slack = build_slack_app(settings=settings, core=core)
+    assert logging.getLogger("slack_bolt").level == logging.WARNING
+    await slack.close()
