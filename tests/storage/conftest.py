@@ -5,7 +5,6 @@ sets it); each test gets a database of its own. Without the variable they are sk
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -14,20 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from storage.database import Database
-
-POSTGRES_URL_VARIABLE = "POLICYBOT_TEST_POSTGRES_URL"
-
-
-def postgres_server_url() -> str:
-    """The PostgreSQL server to test on, or skip (locally) / fail (in CI) when there is none."""
-    url = os.environ.get(POSTGRES_URL_VARIABLE, "")
-    if url:
-        return url
-    reason = f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server to test on (bash .ci/run starts one)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"in CI the PostgreSQL tests must run, but {reason}")
-    pytest.skip(reason)
-
+from storage_postgres import postgres_server_url
 
 async def _admin(server_url: str, sql: str) -> None:
     import asyncpg
