@@ -19,13 +19,15 @@ BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
 # Long drafts are read up to here: enough for any post, and it keeps a pasted essay fast.
 READ_LIMIT = 6000
 CONFIDENT_SCORE = 2.0
+# Verdicts about what the asker may do, as opposed to reports and information.
+PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 
 
 class Advisor:
     def __init__(self, document: PolicyDocument, knowledge: Knowledge):
         self.document = document
         self.knowledge = knowledge
-        self.matcher = ConceptMatcher(knowledge)
+        self.matcher = ConceptMatcher(knowledge, school_name=document.school_name)
 
     @cached_property
     def search(self) -> ClauseSearch:
@@ -59,6 +61,10 @@ class Advisor:
         )
         best_score, _, best = ranked[0] if ranked else (0.0, 0, None)
         if best is not None and best_score > 0:
+            if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):
+                return self._witnessed(best)
+            if best.verdict in PERMISSIONS and self.knowledge.policy_question in reading.concepts:
+                return self._what_the_policy_says(best)
             return Answer(
                 verdict=best.verdict,
                 answer=best.answer,
@@ -67,21 +73,63 @@ class Advisor:
                 situation=best.situation_id,
                 confident=best_score >= CONFIDENT_SCORE,
             )
-        if reading.concepts & self.knowledge.domain:
-            found = [clause for _, clause in self.search.search(reading.words, limit=2)]
-            citations = tuple(self.knowledge.fallback_citations.get("unsure_quotes", ()))
-            searched = tuple(
-                c for c in (self._cite_clause(clause) for clause in found) if c.clause_id not in {x.clause_id for x in citations}
-            )
+        if not reading.concepts & self.knowledge.domain:
+            return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
+        if not reading.concepts & self.knowledge.risk:
+            # Nothing in the question touches pupils, the school, colleagues or anything the policy
+            # restricts: everyday personal use, which the policy does not set out to prevent.
             return Answer(
-                verdict=Verdict.ASK_HEADTEACHER,
-                answer=self._text("unsure_answer"),
-                citations=searched + citations,
-                next_steps=(self._text("unsure_next_step"),),
-                situation="unsure",
+                verdict=Verdict.ALLOWED,
+                answer=self._text("personal_use_answer"),
+                citations=self.knowledge.fallback_citations.get("personal_use_quotes", ()),
+                situation="personal_use",
                 confident=False,
             )
-        return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
+        found = [clause for _, clause in self.search.search(reading.words, limit=2)]
+        citations = self.knowledge.fallback_citations.get("unsure_quotes", ())
+        searched = tuple(
+            c for c in map(self._cite_clause, found) if c.clause_id not in {known.clause_id for known in citations}
+        )
+        return Answer(
+            verdict=Verdict.ASK_HEADTEACHER,
+            answer=self._text("unsure_answer"),
+            citations=searched + citations,
+            next_steps=(self._text("unsure_next_step"),),
+            situation="unsure",
+            confident=False,
+        )
+
+    def _describes_someone_else(self, reading, question: str) -> bool:
+        """A statement about what someone else did ("one of the TAs is posting pics of pupils"), rather
+        than a question about what the asker may do."""
+        asking = self.knowledge.asking in reading.concepts or (
+            "?" in question and self.knowledge.what_to_do not in reading.concepts
+        )
+        return self.knowledge.third_party in reading.concepts and not asking
+
+    def _what_the_policy_says(self, rule) -> Answer:
+        """"What are the rules on X?": the same clauses as "may I do X?", given as information."""
+        return Answer(
+            verdict=Verdict.INFO,
+            answer=rule.answer,
+            citations=rule.citations,
+            next_steps=rule.next_steps,
+            situation=f"rules:{rule.situation_id}",
+        )
+
+    def _witnessed(self, rule) -> Answer:
+        """Someone else may have broken the policy: the rule it rests on, and the duty to tell the headteacher."""
+        rule_quotes = tuple(c for c in rule.citations[:2])
+        report_quotes = tuple(
+            c for c in self.knowledge.fallback_citations.get("witnessed_quotes", ()) if c not in rule_quotes
+        )
+        return Answer(
+            verdict=Verdict.REPORT,
+            answer=self._text("witnessed_answer"),
+            citations=rule_quotes + report_quotes,
+            next_steps=(self._text("witnessed_next_step"),),
+            situation=f"witnessed:{rule.situation_id}",
+        )
 
     def _cite_clause(self, clause: Clause) -> Citation:
         return Citation(section=clause.section, quote=clause.text, clause_id=clause.clause_id)

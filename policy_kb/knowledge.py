@@ -33,6 +33,7 @@ class Concept:
     name: str
     terms: tuple[Term, ...]
     weight: float = 1.0
+    yields: bool = False  # not counted where its words are part of a longer term of another concept
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class Knowledge:
     fallback: dict[str, str]  # texts and quotes for answers no situation covers
     fallback_citations: dict[str, tuple[Citation, ...]]
     domain: frozenset[str]  # concepts that make a question about social media at all
+    risk: frozenset[str]  # concepts that make a social media question more than everyday personal use
+    asking: str  # the concept of asking for permission ("can I…")
+    third_party: str  # the concept of someone else doing something ("a parent has…")
+    policy_question: str  # the concept of asking what the rules are ("what does the policy say about…")
+    what_to_do: str  # the concept of asking what to do about something that happened
+    school_concept: str  # the concept the school's own name counts as
 
 
 def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
@@ -108,10 +115,18 @@ def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
         for key, value in data.get("fallback", {}).items()
         if isinstance(value, list)
     }
-    domain = frozenset(data.get("scope", {}).get("domain_concepts", "").split())
-    if domain - set(concepts):
-        raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(domain - set(concepts))} in [scope]: {path}")
-    return Knowledge(concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain)
+    scope = data.get("scope", {})
+    domain = frozenset(scope.get("domain_concepts", "").split())
+    risk = frozenset(scope.get("risk_concepts", "").split())
+    roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school")}
+    unknown = (domain | risk | set(roles.values())) - set(concepts) - {""}
+    if unknown:
+        raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
+    return Knowledge(
+        concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk,
+        asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
+        what_to_do=roles["what_to_do"], school_concept=roles["school"],
+    )
 
 
 def _fill(text: str, document: PolicyDocument) -> str:
@@ -119,7 +134,9 @@ def _fill(text: str, document: PolicyDocument) -> str:
 
 
 def _concept(name: str, spec) -> Concept:
-    terms_spec, weight = (spec, 1.0) if isinstance(spec, list) else (spec.get("terms", []), spec.get("weight", 1.0))
+    if isinstance(spec, list):
+        spec = {"terms": spec}
+    terms_spec = spec.get("terms", [])
     terms = []
     for raw in terms_spec:
         prefix = raw.endswith("*")
@@ -130,7 +147,7 @@ def _concept(name: str, spec) -> Concept:
         if words:
             spelling = fold(raw.rstrip("*")) if len(words) == 1 and not prefix else ""
             terms.append(Term(words, prefix, spelling))
-    return Concept(name, tuple(terms), float(weight))
+    return Concept(name, tuple(terms), float(spec.get("weight", 1.0)), bool(spec.get("yields", False)))
 
 
 class QuoteIndex:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from policy_kb.knowledge import Concept, Knowledge, Situation
 from policy_kb.text import fold, tokens, within_distance, WORD
 
-NEGATORS = {"no", "not", "without", "never", "none", "nobody", "dont", "doesnt", "isnt", "arent", "wont", "cant", "didnt", "nor", "neither"}
-NEGATION_REACH = 3
-MAX_REMEMBERED_CORRECTIONS = 20000  # how many words before a term a negator still applies to it
-# Words that look like typos of concept terms but are ordinary English.
+NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "cant", "didnt", "nor", "neither", "noone"}
+NEGATION_REACH = 4  # how many words before a term a negator still applies to it
+# "nothing about pupils or the school": a negation carries over "or" and "nor" this far.
+LISTED_NEGATION_REACH = 8
+MIN_TYPO_LENGTH = 6  # shorter words are too often other real words ("fixed" is not "fired")
+MAX_REMEMBERED_CORRECTIONS = 20000
+ENGLISH_WORDS = Path(__file__).parent / "data" / "english_words.txt"
+GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state"}
 # Ordinary English words a typo check must leave alone, although they are one letter from a term.
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.
+EMOJI_WORDS = {"🙄": " eyeroll ", "😂": " laughing ", "🤣": " laughing ", "😡": " angry ", "🤬": " angry ", "🖕": " insult ", "🍆": " sexual ", "🍑": " sexual ", "🍺": " drunk ", "🍻": " drunk ", "🥴": " drunk "}
 TEXT_SPEAK = {"cn": "can", "cud": "could", "u": "you", "ur": "your", "r": "are", "b": "be", "2": "to", "wiv": "with", "wit": "with", "pls": "please", "plz": "please", "ppl": "people", "pic": "pic", "msg": "message", "msgs": "messages", "txt": "text", "abt": "about", "coz": "because", "cos": "because", "bc": "because", "tho": "though", "gonna": "going to", "wanna": "want to", "ok2": "ok to", "okay2": "okay to", "sch": "school", "skool": "school", "yr": "year", "yrs": "years", "kiddos": "kids", "kiddies": "kids"}
 
 
@@ -27,8 +34,13 @@ class Reading:
 
 
 class ConceptMatcher:
-    def __init__(self, knowledge: Knowledge):
+    def __init__(self, knowledge: Knowledge, *, school_name: str = ""):
         self.concepts = knowledge.concepts
+        # Parts of the school's own name ("alderley") inside a handle like @MissJ_AlderleyEdgePrimary.
+        self._school_concept = knowledge.school_concept
+        self._school_words = tuple(
+            w for w in WORD.findall(fold(school_name)) if len(w) >= 5 and w not in GENERIC_SCHOOL_WORDS
+        )
         self._single: dict[str, list[str]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}  # by first word
         self._prefixes: list[tuple[str, str]] = []
@@ -50,21 +62,18 @@ class ConceptMatcher:
         self._known = set(self._single) | {w for phrases in self._phrases.values() for words, _, _ in phrases for w in words}
 
     def read(self, question: str) -> Reading:
+        for emoji, word in EMOJI_WORDS.items():
+            question = question.replace(emoji, word)
         expanded = " ".join(TEXT_SPEAK.get(word, word) for word in fold(question).replace("'", "").split())
         raw_words = WORD.findall(expanded)
         words = [self._correct(stemmed, raw) for stemmed, raw in zip(tokens(expanded), raw_words)]
-        found: dict[str, bool] = {}  # concept -> seen at least once un-negated
-
-        def mark(concept: str, position: int) -> None:
-            negated = any(w in NEGATORS for w in raw_words[max(0, position - NEGATION_REACH) : position])
-            found[concept] = found.get(concept, False) or not negated
-
+        matches: list[tuple[str, int, int]] = []  # concept, first word, one past the last word
         for position, word in enumerate(words):
             for concept in self._single.get(word, ()):
-                mark(concept, position)
+                matches.append((concept, position, position + 1))
             for prefix, concept in self._prefixes:
                 if raw_words[position].startswith(prefix) or word.startswith(prefix):
-                    mark(concept, position)
+                    matches.append((concept, position, position + 1))
             for phrase, prefix, concept in self._phrases.get(word, ()):
                 end = position + len(phrase)
                 if end > len(words):
@@ -72,13 +81,29 @@ class ConceptMatcher:
                 if tuple(words[position + 1 : end - 1]) == phrase[1:-1] and (
                     words[end - 1] == phrase[-1] or (prefix and raw_words[end - 1].startswith(phrase[-1]))
                 ):
-                    mark(concept, position)
+                    matches.append((concept, position, end))
+
+        if self._school_words and self._school_concept:
+            matches += [
+                (self._school_concept, position, position + 1)
+                for position, raw in enumerate(raw_words)
+                if any(part in raw for part in self._school_words)
+            ]
+
+        found: dict[str, bool] = {}  # concept -> seen at least once un-negated
+        for concept, start, end in matches:
+            if self.concepts[concept].yields and any(
+                other != concept and other_start <= start and end <= other_end and other_end - other_start > end - start
+                for other, other_start, other_end in matches
+            ):
+                continue  # "should i" inside "what should i do" is not a request for permission
+            found[concept] = found.get(concept, False) or not _negated(raw_words, start)
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated)
 
     def _correct(self, word: str, raw: str) -> str:
-        if word in self._known or raw in NOT_TYPOS or len(raw) < 5 or not raw.isalpha():
+        if word in self._known or raw in NOT_TYPOS or len(raw) < MIN_TYPO_LENGTH or not raw.isalpha():
             return word
         correction = self._corrections.get(raw)
         if correction is None:
@@ -88,11 +113,27 @@ class ConceptMatcher:
         return correction
 
     def _closest_term(self, raw: str) -> str | None:
-        limit = 1 if len(raw) < 9 else 2
+        if raw in english_words():
+            return None
+        limit = 1 if len(raw) < 10 else 2
         for spelling, stemmed in self._spellings.get(raw[0], ()):
             if spelling[:2] == raw[:2] and within_distance(raw, spelling, limit):
                 return stemmed
         return None
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _negated(raw_words: list[str], start: int) -> bool:
+    before = raw_words[max(0, start - LISTED_NEGATION_REACH) : start]
+    nearest = next((i for i in range(len(before) - 1, -1, -1) if before[i] in NEGATORS), None)
+    if nearest is None:
+        return False
+    return len(before) - nearest <= NEGATION_REACH or any(w in {"or", "nor"} for w in before[nearest:])
 
 
 def score(situation: Situation, reading: Reading, concepts: dict[str, Concept]) -> float:

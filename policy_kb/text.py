@@ -37,7 +37,7 @@ def stem(word: str) -> str:
     if len(word) <= 3:
         return word
     for suffix, replacement, min_len in (
-        ("ies", "y", 5), ("ied", "y", 5), ("ying", "y", 6), ("ing", "", 6), ("edly", "", 7), ("ed", "", 5),
+        ("ies", "y", 5), ("ied", "y", 5), ("ying", "y", 6), ("ing", "", 6), ("ed", "", 5),
         ("es", "", 6), ("s", "", 4),
     ):
         if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):

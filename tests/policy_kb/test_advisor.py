@@ -33,7 +33,7 @@ def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[st
     return verdicts / len(questions), sections / len(questions), misses
 
 
-@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl"])
+@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl"])
 def test_question_sets_do_not_regress(advisor, questions_file):
     verdict_acc, section_hit3, misses = score(advisor, FIXTURES / questions_file)
     assert verdict_acc >= 0.95 and section_hit3 >= 0.95, "\n".join(misses)
@@ -64,10 +64,34 @@ def test_out_of_scope_cites_nothing(advisor):
 
 
 def test_unsure_answers_say_so_and_point_to_the_headteacher(advisor):
-    answer = advisor.ask("Can I post a poll on Threads asking which biscuits are best?")
+    answer = advisor.ask("Can I post a poll on Threads asking parents which biscuits are best?")
     assert answer.verdict is Verdict.ASK_HEADTEACHER
     assert not answer.confident
     assert any("refrain from posting" in c.quote for c in answer.citations)
+
+
+def test_everyday_personal_use_is_allowed(advisor):
+    answer = advisor.ask("Can I post a poll on Threads asking which biscuits are best?")
+    assert answer.verdict is Verdict.ALLOWED
+    assert any("not intended to prevent the use of social media" in c.quote for c in answer.citations)
+
+
+def test_a_report_of_what_someone_else_did(advisor):
+    answer = advisor.ask("I've noticed one of the TAs posting pics of pupils on her public instagram")
+    assert answer.verdict is Verdict.REPORT
+    assert answer.citations[0].section == "Prohibited use"
+    assert any("contact the headteacher" in c.quote for c in answer.citations)
+
+
+def test_what_the_rules_are_is_information(advisor):
+    answer = advisor.ask("What are the rules on keeping school social media logins when you leave?")
+    assert answer.verdict is Verdict.INFO
+    assert answer.citations[0].section == "Social media usage for work purposes"
+
+
+def test_the_school_name_inside_a_handle(advisor):
+    answer = advisor.ask("My twitter handle is @MissJ_AlderleyEdgePrimary, that's fine isn't it?")
+    assert answer.verdict is Verdict.NOT_ALLOWED
 
 
 def test_negation_is_understood(advisor):
