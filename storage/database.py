@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlmodel import select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import crypto
 from storage.errors import DatabaseOpenError, EncryptionKeyError
 from storage.models import ReportCase, StorageMeta
+from storage.repository._common import insert_for
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -35,6 +36,7 @@ KEY_CHECK_NAME = "encryption_key_check"
 KEY_CHECK_PLAINTEXT = "policybot encryption key check"
 # How long a SQLite writer waits for another process's transaction before giving up.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+KEY_CHECK_LOCK = 7_165_302
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -155,12 +157,16 @@ async def _upgrade_to_head(engine: AsyncEngine) -> None:
 
 async def _load_cipher(engine: AsyncEngine, settings: Settings) -> crypto.Cipher:
     key_path = Path(settings.encryption_key_file)
-    if settings.encryption_key:
-        encoded, source = settings.encryption_key, "ENCRYPTION_KEY"
-    else:
-        encoded, source = crypto.read_key_file(key_path), str(key_path)
     async with AsyncSession(engine) as session, session.begin():
+        # Processes starting together take turns here (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+        # lock), so the first creates the key and the check, and the others find both.
+        if engine.dialect.name == "postgresql":
+            await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=KEY_CHECK_LOCK))
         check = await session.get(StorageMeta, KEY_CHECK_NAME)
+        if settings.encryption_key:
+            encoded, source = settings.encryption_key, "ENCRYPTION_KEY"
+        else:
+            encoded, source = crypto.read_key_file(key_path), str(key_path)
         if encoded is None:
             holds_data = check is not None or (await session.exec(select(ReportCase.id).limit(1))).first() is not None
             if holds_data:
@@ -173,15 +179,20 @@ async def _load_cipher(engine: AsyncEngine, settings: Settings) -> crypto.Cipher
             log.info("created a new encryption key in %s; back it up: without it, stored reports cannot be read", key_path)
         cipher = crypto.Cipher(crypto.decode_key(encoded, source=source))
         if check is None:
-            session.add(StorageMeta(name=KEY_CHECK_NAME, value=cipher.encrypt(KEY_CHECK_PLAINTEXT, purpose=KEY_CHECK_NAME)))
-        else:
-            try:
-                cipher.decrypt(check.value, purpose=KEY_CHECK_NAME)
-            except crypto.DecryptionError:
-                raise EncryptionKeyError(
-                    f"The encryption key from {source} is not the key this database was encrypted with; "
-                    "restore the original key file or ENCRYPTION_KEY."
-                ) from None
+            # Another process starting at the same moment may write its check first: then we verify against it.
+            await session.exec(
+                insert_for(session, StorageMeta)
+                .values(name=KEY_CHECK_NAME, value=cipher.encrypt(KEY_CHECK_PLAINTEXT, purpose=KEY_CHECK_NAME))
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            check = await session.get(StorageMeta, KEY_CHECK_NAME, populate_existing=True)
+        try:
+            cipher.decrypt(check.value, purpose=KEY_CHECK_NAME)
+        except crypto.DecryptionError:
+            raise EncryptionKeyError(
+                f"The encryption key from {source} is not the key this database was encrypted with; "
+                "restore the original key file or ENCRYPTION_KEY."
+            ) from None
     return cipher
 
 

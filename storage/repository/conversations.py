@@ -7,7 +7,7 @@ import json
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConversationReference
+from storage.models import USER_ID_LEN, ConversationReference
 from storage.repository._common import check_length, insert_for, utcnow
 
 MAX_REFERENCE_CHARS = 20_000
@@ -17,6 +17,8 @@ async def save_conversation_reference(
     *, session: AsyncSession, platform: str, user_id: str, conversation_id: str, reference: dict
 ) -> None:
     """Insert or replace the person's reference (the latest conversation wins)."""
+    check_length(user_id, what="user id", limit=USER_ID_LEN)
+    check_length(conversation_id, what="conversation id", limit=USER_ID_LEN)
     reference_json = json.dumps(reference, separators=(",", ":"), sort_keys=True)
     check_length(reference_json, what="conversation reference", limit=MAX_REFERENCE_CHARS)
     now = utcnow()

@@ -3,6 +3,7 @@
     python storage_worker.py claim-events DATABASE_URL KEY_FILE START_AT OUTPUT EVENT_ID...
     python storage_worker.py deliver DATABASE_URL KEY_FILE START_AT OUTPUT
     python storage_worker.py claim-and-crash DATABASE_URL KEY_FILE OUTPUT
+    python storage_worker.py open DATABASE_URL KEY_FILE START_AT
 
 START_AT is a time.time() value to wait for, so that every process starts at the same moment.
 """
@@ -73,6 +74,14 @@ async def claim_and_crash(url: str, key_file: str, output: str) -> None:
     os._exit(17)  # dies before delivering: no cleanup, no mark_delivered, no close
 
 
+async def open_fresh(url: str, key_file: str, start_at: float) -> None:
+    _wait_until(start_at)
+    db = await _open(url, key_file)
+    async with db.transaction() as session:
+        await repo.create_case(session=session, text="first day")
+    await db.close()
+
+
 def main(argv: list[str]) -> None:
     command, url, key_file, *rest = argv
     if command == "claim-events":
@@ -84,6 +93,9 @@ def main(argv: list[str]) -> None:
     elif command == "claim-and-crash":
         (output,) = rest
         asyncio.run(claim_and_crash(url, key_file, output))
+    elif command == "open":
+        (start_at,) = rest
+        asyncio.run(open_fresh(url, key_file, float(start_at)))
     else:
         raise SystemExit(f"unknown command {command}")
 

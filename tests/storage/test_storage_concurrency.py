@@ -145,3 +145,20 @@ async def test_concurrent_workers_in_one_process_never_share_a_row(db):
     results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
     flat = [notification_id for result in results for notification_id in result]
     assert len(flat) == 60 and len(set(flat)) == 60
+
+
+async def test_several_processes_starting_on_a_fresh_database_all_succeed(settings):
+    start_at = time.time() + 1.5
+    processes = [_spawn("open", settings.database_url, str(settings.encryption_key_file), str(start_at)) for _ in range(3)]
+    for process in processes:
+        _finish(process)
+    from storage.database import Database
+
+    database = await Database.open(settings=settings)  # same key, one schema, three cases readable
+    try:
+        async with database.transaction() as session:
+            assert await repo.count_pending_notifications(session=session) == 3
+            for notification in await repo.claim_notifications(session=session, worker_id="check"):
+                assert notification.payload["text"] == "first day"
+    finally:
+        await database.close()
