@@ -17,6 +17,7 @@ from microsoft_agents.hosting.core import AnonymousTokenProvider, ConnectionMana
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AuthTypes
 
 from bot.config import Settings
+from bot.teams.clients import KeptAliveClientFactory
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class TeamsConnection:
     adapter: CloudAdapter
     auth_configuration: AgentAuthConfiguration
     authenticated: bool
+    clients: KeptAliveClientFactory  # close() it when the server stops
 
 
 def check_settings(settings: Settings) -> None:
@@ -88,6 +90,7 @@ def build_connection(settings: Settings) -> TeamsConnection:
         )
         # Without an app id the SDK warns on every turn; in local mode that is expected.
         logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(logging.ERROR)
-    adapter = CloudAdapter(connection_manager=connections)
+    clients = KeptAliveClientFactory(connections)
+    adapter = CloudAdapter(channel_service_client_factory=clients)
     adapter.on_turn_error = _on_turn_error
-    return TeamsConnection(adapter=adapter, auth_configuration=configuration, authenticated=authenticated)
+    return TeamsConnection(adapter=adapter, auth_configuration=configuration, authenticated=authenticated, clients=clients)

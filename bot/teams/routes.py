@@ -30,4 +30,9 @@ def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
         return await adapter.process(request, agent)
 
     subapp.router.add_post("/messages", messages)
+
+    async def close_clients(_app: web.Application) -> None:
+        await connection.clients.close()
+
+    subapp.on_cleanup.append(close_clients)
     return subapp, connection.authenticated
