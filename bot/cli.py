@@ -11,6 +11,7 @@ import sys
 # Modules exposing `register(subparsers)`; each must be cheap to import.
 COMMAND_MODULES = (
     "policy_kb.commands",
+    "bot.chat_command",
     "bot.serve_command",
     "storage.commands",
 )

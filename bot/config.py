@@ -99,3 +99,21 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_or_explain(stream=None) -> Settings | None:
+    """The settings, or None after printing one line that names each bad setting (for the CLI)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item.get("loc", ())).upper()
+            message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        print("policybot: invalid settings: " + "; ".join(problems), file=stream or sys.stderr)
+        return None

@@ -1,4 +1,4 @@
-"""`policybot ask`, `policybot chat` and `policybot kb check`. Cheap to import: the advisor loads
+"""`policybot ask` and `policybot kb check`. Cheap to import: the advisor loads
 only when a command runs."""
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ def register(subparsers) -> None:
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.set_defaults(handler=run_ask)
 
-    chat = subparsers.add_parser("chat", help="talk to the advisor in this terminal")
-    chat.set_defaults(handler=run_chat)
-
     kb = subparsers.add_parser("kb", help="check the curated knowledge against the policy")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     check = kb_commands.add_parser("check", help="list quotes the policy document does not contain")
@@ -27,17 +24,17 @@ def register(subparsers) -> None:
 
 def load_advisor():
     """The advisor for the configured policy, or None after printing one clear line."""
-    from bot.config import get_settings
+    from bot.config import settings_or_explain
     from policy_kb.advisor import Advisor
     from policy_kb.errors import PolicyLoadError
 
+    settings = settings_or_explain()
+    if settings is None:
+        return None
     try:
-        settings = get_settings()
         return Advisor.load(settings=settings)
     except PolicyLoadError as error:
         print(f"policybot: {error}", file=sys.stderr)
-    except ValueError as error:  # pydantic's ValidationError: a bad setting in .env or the environment
-        print(f"policybot: invalid settings: {_first_line(error)}", file=sys.stderr)
     return None
 
 
@@ -58,30 +55,6 @@ def run_ask(args: argparse.Namespace) -> int:
             print(texts.EMPTY_QUESTION)
         return 0
     _print_answer(advisor, question, as_json=args.json)
-    return 0
-
-
-def run_chat(args: argparse.Namespace) -> int:
-    """The terminal conversation. It runs the same conversation core as Slack and Teams when that
-    exists; the advisor alone is enough to answer questions."""
-    advisor = load_advisor()
-    if advisor is None:
-        return 2
-    print(texts.CHAT_WELCOME.format(school=advisor.document.school_name or "the school"))
-    while True:
-        try:
-            question = input(texts.CHAT_PROMPT)
-        except (EOFError, KeyboardInterrupt):
-            print()
-            break
-        if question.strip().lower() in {"quit", "exit", "bye", "q"}:
-            break
-        if not question.strip():
-            print(texts.EMPTY_QUESTION)
-            continue
-        print(format_answer(advisor.ask(question)))
-        print()
-    print(texts.CHAT_GOODBYE)
     return 0
 
 
@@ -128,7 +101,3 @@ def _print_answer(advisor, question: str, *, as_json: bool) -> None:
         print(texts.EMPTY_QUESTION)
     else:
         print(format_answer(answer))
-
-
-def _first_line(error: Exception) -> str:
-    return " ".join(str(error).split("\n")[:3])

@@ -10,12 +10,6 @@ VERDICT_LABELS = {
 }
 UNSURE_NOTE = "I'm not certain about this one: if in doubt, ask the headteacher before posting."
 EMPTY_QUESTION = "Please type a question, for example: Can I post photos of my class on my own Facebook?"
-CHAT_WELCOME = (
-    "policybot: ask me whether you can post, share, like, friend or message something.\n"
-    "Your questions are answered from {school}'s staff social media policy. Type 'quit' to leave."
-)
-CHAT_PROMPT = "you> "
-CHAT_GOODBYE = "Bye! Ask again any time."
 KB_ALL_QUOTES_FOUND = "All {count} quotes in {knowledge} were found in {policy}."
 KB_QUOTE_MISSING = "NOT FOUND [{owner}]: {quote}"
 KB_SUMMARY = "{missing} of {count} quotes were not found in {policy}; the advisor will not cite them."

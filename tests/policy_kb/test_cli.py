@@ -80,14 +80,6 @@ def test_kb_check_passes_on_the_bundled_knowledge(capsys):
     assert code == 0 and "were found" in out
 
 
-def test_chat_answers_until_quit(capsys, monkeypatch):
-    code, out, _ = run(["chat"], capsys, monkeypatch, "\nCan I be friends with other members of staff on Facebook?\nquit\n")
-    assert code == 0
-    assert "Please type a question" in out
-    assert "Allowed" in out
-    assert out.rstrip().endswith("Bye! Ask again any time.")
-
-
 def test_console_script_runs(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ask", "--json", "Does the policy cover YouTube?"],

@@ -1,0 +1,24 @@
+import io
+import sys
+
+from bot.cli import main
+
+
+def test_chat_runs_the_conversation_core_until_quit(capsys, monkeypatch):
+    typed = "\nCan I be friends with other members of staff on Facebook?\n1\nhelp\nquit\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "✅" in out and "Prohibited use" in out  # the answer, with its quoted clause
+    assert "[1] 👍 Helpful" in out
+    assert "Thanks, glad it helped." in out  # typing 1 clicked the first button
+    assert "How I can help" in out
+    assert out.rstrip().endswith("Bye! Ask again any time.")
+
+
+def test_chat_with_a_missing_policy_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("POLICY_PATH", str(tmp_path / "gone.txt"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
+    assert main(["chat"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"policybot: policy file not found: {tmp_path / 'gone.txt'}"
