@@ -15,6 +15,8 @@ class ConnectorCall:
     method: str
     path: str
     body: dict
+    client_port: int = 0  # the caller's TCP port: the same port means a kept-alive connection
+    status: int = 200
 
     @property
     def card(self) -> dict | None:
@@ -28,14 +30,22 @@ class ConnectorCall:
 class RecordingConnector:
     base_url: str = ""
     calls: list[ConnectorCall] = field(default_factory=list)
+    # Statuses to answer the next calls with before answering normally, e.g. [429] to test back-off.
+    fail_with: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Condition | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
-        self.calls.append(ConnectorCall(method=request.method, path=request.path, body=body))
+        status = self.fail_with.pop(0) if self.fail_with else 200
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.calls.append(
+            ConnectorCall(method=request.method, path=request.path, body=body, client_port=peer[1] if peer else 0, status=status)
+        )
         async with self._arrived:
             self._arrived.notify_all()
+        if status != 200:
+            return web.json_response({"error": {"code": "Throttled"}}, status=status, headers={"Retry-After": "0"})
         return web.json_response({"id": f"connector-activity-{next(self._ids)}"})
 
     async def wait_for(self, count: int, *, timeout: float = 5.0) -> list[ConnectorCall]:

@@ -148,3 +148,23 @@ async def test_a_failing_turn_says_sorry_without_details(scripted_bot, scripted,
     sent = (await connector.wait_for(1))[0].body
     assert "hunter2" not in str(sent)
     assert "something went wrong" in sent["text"]
+
+
+async def test_replies_back_off_and_retry_when_the_connector_is_busy(scripted_bot, scripted, connector, activity):
+    scripted.replies = [Reply(text="An answer")]
+    connector.fail_with = [429, 502]
+
+    response = await scripted_bot.post_activity(activity("message_personal"))
+
+    assert response.status == 202
+    assert [call.status for call in connector.calls] == [429, 502, 200]
+
+
+async def test_replies_reuse_one_connection_to_the_connector(scripted_bot, scripted, connector, activity):
+    scripted.replies = [Reply(text="An answer")]
+
+    for number in range(3):
+        await scripted_bot.post_activity(activity("message_personal", id=f"message-{number}"))
+
+    assert len(connector.calls) == 3
+    assert len({call.client_port for call in connector.calls}) == 1
