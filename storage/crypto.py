@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.errors import EncryptionKeyError
+from storage.errors import EncryptionKeyError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ NONCE_BYTES = 12
 CIPHERTEXT_PREFIX = "v1:"
 
 
-class DecryptionError(EncryptionKeyError):
-    """A stored ciphertext does not decrypt with the current key."""
+class DecryptionError(StorageError):
+    """A stored ciphertext does not decrypt with the current key (tampered with, or another key)."""
 
 
 def generate_key() -> str:

@@ -33,3 +33,7 @@ class AlreadyDecided(StorageError):
 
 class NotFound(StorageError, LookupError):
     """The record asked for does not exist."""
+
+
+class CaseClosed(StorageError, ValueError):
+    """A closed case takes no new messages."""

@@ -15,7 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import secrets_hashing
-from storage.errors import NotFound
+from storage.errors import CaseClosed, NotFound
 from storage.models import CaseMessage, CaseMessagePublic, ReportCase, ReportCasePublic
 from storage.repository._common import (
     ANONYMOUS_REPORTER,
@@ -194,7 +194,7 @@ async def _required_case(session: AsyncSession, code: str) -> ReportCase:
 
 def _ensure_open(case: ReportCase) -> None:
     if case.status == CLOSED:
-        raise ValueError(f"Case {case.code} is closed; it cannot take new messages.")
+        raise CaseClosed(f"Case {case.code} is closed; it cannot take new messages.")
 
 
 async def _unused_code(session: AsyncSession) -> str:

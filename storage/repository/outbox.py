@@ -16,7 +16,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Notification
+from storage.models import Notification, NotificationPublic
 from storage.repository._common import check_length, cipher_of, utcnow
 
 PENDING = "pending"
@@ -169,10 +169,8 @@ async def count_pending_notifications(*, session: AsyncSession) -> int:
     return found.one()
 
 
-async def get_notification(*, session: AsyncSession, notification_id: int):
-    """The notification as stored, with its payload decrypted (`NotificationPublic`), or None."""
-    from storage.models import NotificationPublic
-
+async def get_notification(*, session: AsyncSession, notification_id: int) -> NotificationPublic | None:
+    """The notification as stored, with its payload decrypted, or None."""
     notification = await session.get(Notification, notification_id)
     if notification is None:
         return None

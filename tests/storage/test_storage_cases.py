@@ -9,7 +9,7 @@ import pytest
 
 from storage import repository as repo
 from storage import secrets_hashing
-from storage.errors import NotFound, TextTooLong
+from storage.errors import CaseClosed, NotFound, TextTooLong
 from storage.models import ReportCase
 from storage.repository import cases
 
@@ -124,7 +124,7 @@ async def test_closing_a_case_is_audited_and_stops_new_messages(db):
         closed = await repo.close_case(session=session, code=new.code, actor=HEADTEACHER, note="resolved with the parent")
     assert closed.status == "closed" and closed.closed_on is not None
     async with db.transaction() as session:
-        with pytest.raises(ValueError, match="closed"):
+        with pytest.raises(CaseClosed, match="closed"):
             await repo.add_reporter_message(session=session, code=new.code, secret=new.secret, text="more")
         events = await repo.list_audit_events(session=session, subject_type="case", subject_id=new.case.id)
     assert [event.action for event in events] == ["case.opened", "case.closed"]
@@ -173,3 +173,16 @@ def test_the_case_table_has_no_column_that_could_identify_the_reporter():
 
     assert set(CaseMessage.__table__.columns.keys()) == {"id", "case_id", "author", "author_role", "sent_on", "text_encrypted"}
     assert str(ReportCase.__table__.c.opened_on.type) == "DATE"
+
+
+async def test_a_tampered_report_does_not_decrypt(db):
+    from storage.crypto import DecryptionError
+
+    new = await _new_case(db)
+    async with db.transaction() as session:
+        stored = await session.get(ReportCase, new.case.id)
+        stored.text_encrypted = stored.text_encrypted[:-6] + ("AAAAAA" if not stored.text_encrypted.endswith("AAAAAA") else "BBBBBB")
+        session.add(stored)
+    async with db.transaction() as session:
+        with pytest.raises(DecryptionError):
+            await repo.get_case(session=session, code=new.code)
