@@ -43,11 +43,12 @@ class ConceptMatcher:
         )
         self._single: dict[str, list[str]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}  # by first word
-        self._prefixes: list[tuple[str, str]] = []
+        self._prefixes: dict[str, list[tuple[str, str]]] = {}  # by first two letters
         for concept in self.concepts.values():
             for term in concept.terms:
                 if term.prefix and len(term.words) == 1:
-                    self._prefixes.append((term.words[0], concept.name))
+                    prefix = term.words[0]
+                    self._prefixes.setdefault(prefix[:2], []).append((prefix, concept.name))
                 elif len(term.words) == 1:
                     self._single.setdefault(term.words[0], []).append(concept.name)
                 else:
@@ -71,8 +72,12 @@ class ConceptMatcher:
         for position, word in enumerate(words):
             for concept in self._single.get(word, ()):
                 matches.append((concept, position, position + 1))
-            for prefix, concept in self._prefixes:
-                if raw_words[position].startswith(prefix) or word.startswith(prefix):
+            raw = raw_words[position]
+            candidates = self._prefixes.get(raw[:2], [])
+            if word[:2] != raw[:2]:
+                candidates = candidates + self._prefixes.get(word[:2], [])
+            for prefix, concept in candidates:
+                if raw.startswith(prefix) or word.startswith(prefix):
                     matches.append((concept, position, position + 1))
             for phrase, prefix, concept in self._phrases.get(word, ()):
                 end = position + len(phrase)
@@ -138,10 +143,11 @@ def _negated(raw_words: list[str], start: int) -> bool:
 
 def score(situation: Situation, reading: Reading, concepts: dict[str, Concept]) -> float:
     """The weight of the best pattern of the situation that the question satisfies, or 0."""
-    if any(name in reading.concepts for name in situation.unless):
+    present = reading.concepts
+    if not present.isdisjoint(situation.unless):
         return 0.0
     best = 0.0
     for pattern in situation.patterns:
-        if all(name in reading.concepts for name in pattern):
+        if present.issuperset(pattern):
             best = max(best, sum(concepts[name].weight for name in pattern))
     return best + situation.priority if best else 0.0
