@@ -24,7 +24,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bot.teams import cards
-from bot.teams.translate import conversation_ref, incoming_message
+from bot.teams.translate import conversation_ref, incoming_message, is_direct
 from handlers.messages import ConversationRef, IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class PolicyBotAgent(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        await self._remember(conversation_ref(activity))
+        await self._remember(activity)
         message = incoming_message(activity)
         if message is None:
             log.info("ignored a Teams message carrying nothing policybot understands")
@@ -81,7 +81,7 @@ class PolicyBotAgent(ActivityHandler):
         """An `Action.Execute` click. Teams waits for this answer: a reply that replaces the clicked card
         comes back in it (Teams swaps the card in place); any other reply is sent as a message."""
         activity = turn_context.activity
-        await self._remember(conversation_ref(activity))
+        await self._remember(activity)
         message = incoming_message(activity)
         if message is None:
             return AdaptiveCardInvokeResponse(status_code=200, type=INVOKE_MESSAGE, value="")
@@ -100,15 +100,20 @@ class PolicyBotAgent(ActivityHandler):
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
         if any(member.id == bot_id for member in activity.members_added or ()):
-            await self._remember(conversation_ref(activity))
+            await self._remember(activity)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._remember(conversation_ref(turn_context.activity))
+        await self._remember(turn_context.activity)
 
     # --- What goes back ------------------------------------------------------------------------------
 
-    async def _remember(self, ref: ConversationRef) -> None:
-        # Proactive messages (a DM to the headteacher) need this reference later; it lives in the database.
+    async def _remember(self, activity: Activity) -> None:
+        """Keep the person's one-to-one conversation reference: proactive messages (a DM to the
+        headteacher) need it later, so it lives in the database. Only one-to-one chats are kept: the
+        store holds one reference a person, and a channel's there would send their DMs to the channel."""
+        if not is_direct(activity):
+            return
+        ref = conversation_ref(activity)
         if ref.user_id and self._recent.is_new(ref):
             await self._core.remember_conversation(ref=ref)
             self._recent.add(ref)

@@ -140,14 +140,28 @@ async def test_conversation_references_are_stored_on_install_and_on_messages(bot
     assert stored["bot"]["id"] == "00000000-0000-0000-0000-00000000000011"
     assert "activityId" not in stored
 
+    moved = activity("message_personal", id="moved-1")
+    moved["serviceUrl"] = connector.base_url + "/emea"  # Teams may move a tenant to another regional service
+    await bot.post_activity(moved)
+    async with core.database.transaction() as session:
+        stored = await repo.get_conversation_reference(session=session, platform="teams", user_id="user-id-0")
+    assert stored["serviceUrl"] == connector.base_url + "/emea"
+    assert "name" not in stored["user"]
+
+
+async def test_a_channel_never_replaces_the_one_to_one_reference(bot, connector, activity, core):
+    """The store keeps one reference a person for DMs: a channel's would send their DMs to the channel."""
+    personal = activity("message_personal", id="dm-1")
+    personal["from"]["id"] = "29:1a2b3c4d5e6f-staff-member"
+    await bot.post_activity(personal)
     await bot.post_activity(activity("message_channel_mention"))
-    await connector.wait_for(1)
+    await connector.wait_for(2)
+
     async with core.database.transaction() as session:
         stored = await repo.get_conversation_reference(
             session=session, platform="teams", user_id="29:1a2b3c4d5e6f-staff-member"
         )
-    assert stored["conversation"]["conversationType"] == "channel"
-    assert "name" not in stored["user"]
+    assert stored["conversation"]["conversationType"] == "personal"
 
 
 async def test_bot_added_to_a_conversation_stores_the_reference_and_says_nothing(bot, connector, activity, core):
