@@ -46,6 +46,16 @@ def _text_block(text: str, **extra) -> dict:
     return {"type": "TextBlock", "text": _cap(text, MAX_TEXT_CHARS), "wrap": True, **extra}
 
 
+def _paragraphs(text: str) -> list[dict]:
+    """One TextBlock a line: TextBlock markdown joins single line breaks, which runs lists together."""
+    blocks = []
+    for number, paragraph in enumerate(part for part in _cap(text, MAX_TEXT_CHARS).split("\n\n") if part.strip()):
+        for line_number, line in enumerate(line for line in paragraph.split("\n") if line.strip()):
+            spacing = "None" if line_number else ("Small" if number == 0 else "Medium")
+            blocks.append(_text_block(line, spacing=spacing))
+    return blocks
+
+
 def button_action(button: Button, *, kind: ActionKind) -> dict:
     """One card action. `Action.Submit` comes back as a message whose `value` is this data;
     `Action.Execute` as an `adaptiveCard/action` invoke whose `value.action.data` is it."""
@@ -96,8 +106,7 @@ def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
     if heading:
         colour = _VERDICT_COLOURS.get(reply.verdict or "", "Default")
         body.append(_text_block(heading, weight="Bolder", size="Medium", color=colour))
-    if reply.text:
-        body.append(_text_block(reply.text, spacing="Small"))
+    body.extend(_paragraphs(reply.text))
     if reply.quotes:
         quotes: list[dict] = [_text_block(texts.QUOTES_HEADING, weight="Bolder", size="Small")]
         for quote in reply.quotes:
@@ -124,7 +133,6 @@ def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
         "body": body,
-        "msteams": {"width": "Full"},
     }
     if actions:
         card["actions"] = actions
