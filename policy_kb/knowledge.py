@@ -33,7 +33,13 @@ class Concept:
     name: str
     terms: tuple[Term, ...]
     weight: float = 1.0
-    yields: bool = False  # not counted where its words are part of a longer term of another concept
+    # Not counted where its words are part of a longer term of another concept: of any other concept
+    # (yields = true) or of the ones named (yields_to = [...]).
+    yields: bool = False
+    yields_to: frozenset[str] = frozenset()
+
+    def gives_way_to(self, other: str) -> bool:
+        return other != self.name and (self.yields or other in self.yields_to)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,11 @@ def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
         for key, value in data.get("fallback", {}).items()
         if isinstance(value, list)
     }
+    for concept in concepts.values():
+        if concept.yields_to - set(concepts):
+            raise PolicyLoadError(
+                f"knowledge file names unknown concepts {sorted(concept.yields_to - set(concepts))} in concept {concept.name!r}: {path}"
+            )
     scope = data.get("scope", {})
     domain = frozenset(scope.get("domain_concepts", "").split())
     risk = frozenset(scope.get("risk_concepts", "").split())
@@ -147,7 +158,10 @@ def _concept(name: str, spec) -> Concept:
         if words:
             spelling = fold(raw.rstrip("*")) if len(words) == 1 and not prefix else ""
             terms.append(Term(words, prefix, spelling))
-    return Concept(name, tuple(terms), float(spec.get("weight", 1.0)), bool(spec.get("yields", False)))
+    return Concept(
+        name, tuple(terms), float(spec.get("weight", 1.0)), bool(spec.get("yields", False)),
+        frozenset(spec.get("yields_to", ())),
+    )
 
 
 class QuoteIndex:

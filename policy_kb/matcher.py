@@ -9,7 +9,7 @@ from pathlib import Path
 from policy_kb.knowledge import Concept, Knowledge, Situation
 from policy_kb.text import fold, tokens, within_distance, WORD
 
-NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "cant", "didnt", "nor", "neither", "noone"}
+NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "nor", "neither", "noone"}
 NEGATION_REACH = 4  # how many words before a term a negator still applies to it
 # "nothing about pupils or the school": a negation carries over "or" and "nor" this far.
 LISTED_NEGATION_REACH = 8
@@ -97,8 +97,9 @@ class ConceptMatcher:
 
         found: dict[str, bool] = {}  # concept -> seen at least once un-negated
         for concept, start, end in matches:
-            if self.concepts[concept].yields and any(
-                other != concept and other_start <= start and end <= other_end and other_end - other_start > end - start
+            if any(
+                other_start <= start and end <= other_end and other_end - other_start > end - start
+                and self.concepts[concept].gives_way_to(other)
                 for other, other_start, other_end in matches
             ):
                 continue  # "should i" inside "what should i do" is not a request for permission
