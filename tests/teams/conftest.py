@@ -98,3 +98,8 @@ def activity(connector: RecordingConnector):
         return load_activity(name, service_url=connector.base_url, **fields)
 
     return make
+
+
+def pytest_configure(config):
+    # The Agents SDK's JWT middleware stores the caller's identity under a plain string request key.
+    config.addinivalue_line("filterwarnings", "ignore:It is recommended to use web.RequestKey:aiohttp.web_exceptions.NotAppKeyWarning")
