@@ -18,6 +18,7 @@ from handlers.messages import ConversationRef, IncomingMessage, Reply
 from handlers.router import Route, route
 from policy_kb.answer import Verdict
 from storage import repository as repo
+from storage.claims import EventClaims
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class ConversationCore:
         self.database = database
         self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
         self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
+        self._claims = EventClaims(transaction=self._transaction)
 
     @classmethod
     async def start(cls, *, settings) -> "ConversationCore":
@@ -47,8 +49,14 @@ class ConversationCore:
             chosen = route(message)
             # Answering a question is pure computation with no side effect: done before the transaction,
             # so the database (one writer at a time on SQLite) is held only for the claim itself.
-            replies = None if chosen is Route.CLICK else self._answer_without_storage(chosen, message)
-            if not message.event_id and replies is not None:
+            if chosen is not Route.CLICK:
+                replies = self._answer_without_storage(chosen, message)
+                # Nothing to write but the claim: it joins the claims of other deliveries in one commit.
+                if message.event_id and not await self._claims.claim(
+                    platform=message.conversation.platform, event_id=message.event_id
+                ):
+                    log.info("ignored a repeated delivery of event %s", message.event_id)
+                    return []
                 return replies
             async with self._transaction() as session:
                 # Claimed in the same transaction as the flow's own writes: a delivery that fails is
@@ -58,8 +66,7 @@ class ConversationCore:
                 ):
                     log.info("ignored a repeated delivery of event %s", message.event_id)
                     return []
-                if replies is None:
-                    replies = [await self._click(session=session, message=message)]
+                replies = [await self._click(session=session, message=message)]
             return replies
         except Exception:
             # No message text in the log: it may be a report or name a pupil.
@@ -90,6 +97,7 @@ class ConversationCore:
             )
 
     async def close(self) -> None:
+        await self._claims.close()
         await self.database.close()
 
     def _answer_without_storage(self, chosen: Route, message: IncomingMessage) -> list[Reply]:

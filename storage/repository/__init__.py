@@ -6,7 +6,7 @@ from storage.repository.audit import list_audit_events, record_audit_event, writ
 from storage.repository.cases import CaseView, NewCase, add_reporter_message, add_staff_reply, close_case, create_case, get_case, open_case
 from storage.repository.conversations import get_conversation_reference, save_conversation_reference
 from storage.repository.escalations import answer_escalation, create_escalation, escalate_case, get_escalation
-from storage.repository.events import claim_event
+from storage.repository.events import claim_event, claim_events
 from storage.repository.feedback import record_feedback
 from storage.repository.outbox import (
     ClaimedNotification,
@@ -48,6 +48,7 @@ __all__ = [
     "answer_escalation",
     "assign_role",
     "claim_event",
+    "claim_events",
     "claim_notifications",
     "close_case",
     "count_pending_notifications",

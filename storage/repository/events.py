@@ -22,3 +22,26 @@ async def claim_event(*, session: AsyncSession, platform: str, event_id: str) ->
     )
     result = await session.exec(statement)
     return result.scalar_one_or_none() is not None
+
+
+async def claim_events(*, session: AsyncSession, events: list[tuple[str, str]]) -> list[bool]:
+    """`claim_event` for many (platform, event id) pairs in one statement: for each pair, True when this
+    call recorded it first. A pair repeated in the list is claimed by its first occurrence only."""
+    if not events:
+        return []
+    cipher = cipher_of(session)
+    keys = [(platform, cipher.digest(f"{platform}\x00{event_id}")) for platform, event_id in events]
+    unique = list(dict.fromkeys(keys))
+    now = utcnow()
+    statement = (
+        insert_for(session, ProcessedEvent)
+        .values([{"platform": platform, "event_digest": digest, "processed_at": now} for platform, digest in unique])
+        .on_conflict_do_nothing(index_elements=["platform", "event_digest"])
+        .returning(ProcessedEvent.platform, ProcessedEvent.event_digest)
+    )
+    claimed = {(row[0], row[1]) for row in (await session.exec(statement)).all()}
+    results = []
+    for key in keys:
+        results.append(key in claimed)
+        claimed.discard(key)  # a repeat later in the same list is a duplicate
+    return results
