@@ -21,6 +21,8 @@ READ_LIMIT = 6000
 CONFIDENT_SCORE = 2.0
 # Verdicts about what the asker may do, as opposed to reports and information.
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+# Answers that "what does the policy say about…?" turns into information.
+ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
 
 
 class Advisor:
@@ -63,7 +65,7 @@ class Advisor:
         if best is not None and best_score > 0:
             if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):
                 return self._witnessed(best)
-            if best.verdict in PERMISSIONS and self.knowledge.policy_question in reading.concepts:
+            if best.verdict in ASKING_ABOUT_RULES and self.knowledge.policy_question in reading.concepts:
                 return self._what_the_policy_says(best)
             return Answer(
                 verdict=best.verdict,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,8 @@ GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", 
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.
 EMOJI_WORDS = {"🙄": " eyeroll ", "😂": " laughing ", "🤣": " laughing ", "😡": " angry ", "🤬": " angry ", "🖕": " insult ", "🍆": " sexual ", "🍑": " sexual ", "🍺": " drunk ", "🍻": " drunk ", "🥴": " drunk "}
-TEXT_SPEAK = {"cn": "can", "cud": "could", "u": "you", "ur": "your", "r": "are", "b": "be", "2": "to", "wiv": "with", "wit": "with", "pls": "please", "plz": "please", "ppl": "people", "pic": "pic", "msg": "message", "msgs": "messages", "txt": "text", "abt": "about", "coz": "because", "cos": "because", "bc": "because", "tho": "though", "gonna": "going to", "wanna": "want to", "ok2": "ok to", "okay2": "okay to", "sch": "school", "skool": "school", "yr": "year", "yrs": "years", "kiddos": "kids", "kiddies": "kids"}
+SUBREDDIT = re.compile(r"(?<![\w/])r/\w+")  # "r/TeachingUK" is Reddit, not the word "are"
+TEXT_SPEAK = {"cn": "can", "cud": "could", "u": "you", "ur": "your", "r": "are", "b": "be", "2": "to", "wiv": "with", "wit": "with", "pls": "please", "plz": "please", "ppl": "people", "pic": "pic", "msg": "message", "msgs": "messages", "txt": "text", "abt": "about", "coz": "because", "cos": "because", "bc": "because", "tho": "though", "gonna": "going to", "wanna": "want to", "ok2": "ok to", "okay2": "okay to", "sch": "school", "skool": "school", "yr": "year", "yrs": "years", "kiddos": "kids", "kiddies": "kids", "aloud": "allowed", "brake": "break"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class ConceptMatcher:
     def read(self, question: str) -> Reading:
         for emoji, word in EMOJI_WORDS.items():
             question = question.replace(emoji, word)
+        question = SUBREDDIT.sub(" reddit ", question)
         expanded = " ".join(TEXT_SPEAK.get(word, word) for word in fold(question).replace("'", "").split())
         raw_words = WORD.findall(expanded)
         words = [self._correct(stemmed, raw) for stemmed, raw in zip(tokens(expanded), raw_words)]
