@@ -73,7 +73,8 @@ class Settings(BaseSettings):
 
     @property
     def teams_configured(self) -> bool:
-        return bool(self.microsoft_app_id and self.microsoft_app_password)
+        # A managed identity (UserAssignedMSI) authenticates without a password.
+        return bool(self.microsoft_app_id and (self.microsoft_app_password or self.microsoft_app_type == "UserAssignedMSI"))
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":
@@ -89,10 +90,10 @@ class Settings(BaseSettings):
         for name, value in secrets.items():
             if value and any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
                 raise ValueError(f"{name} still holds the placeholder from .env.example; set a real value")
+        if self.microsoft_app_id and not self.teams_configured:
+            raise ValueError("MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD; Teams requests could not be authenticated")
         if not (self.slack_configured or self.teams_configured):
             raise ValueError("production needs Slack or Teams credentials (see .env.example)")
-        if self.microsoft_app_id and not self.microsoft_app_password:
-            raise ValueError("MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD; Teams requests could not be authenticated")
         return self
 
 
