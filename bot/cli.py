@@ -10,7 +10,7 @@ import sys
 
 # Modules exposing `register(subparsers)`; each must be cheap to import.
 COMMAND_MODULES = (
-    "policy_kb.commands",
+    "bot.advisor_commands",
     "bot.chat_command",
     "bot.serve_command",
     "storage.commands",

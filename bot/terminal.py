@@ -10,12 +10,10 @@ import sys
 import textwrap
 import uuid
 
+from bot import cli_texts
 from handlers.messages import ButtonClick, ConversationRef, IncomingMessage, Reply
 
 PLATFORM = "terminal"
-WELCOME = "policybot — ask whether you can post, share, like, friend or message something. Type 'help' for more, 'quit' to leave."
-PROMPT = "you> "
-GOODBYE = "Bye! Ask again any time."
 QUIT_WORDS = {"quit", "exit", "bye", "q"}
 WIDTH = 100
 
@@ -71,10 +69,10 @@ async def chat(settings, *, read=input, write=print) -> int:
     core = await ConversationCore.start(settings=settings)
     try:
         session = TerminalChat(core, user_id=_local_user())
-        write(WELCOME)
+        write(cli_texts.CHAT_WELCOME)
         while True:
             try:
-                line = await asyncio.to_thread(read, PROMPT)
+                line = await asyncio.to_thread(read, cli_texts.CHAT_PROMPT)
             except (EOFError, KeyboardInterrupt):
                 write("")
                 break
@@ -82,7 +80,7 @@ async def chat(settings, *, read=input, write=print) -> int:
                 break
             write(await session.say(line))
             write("")
-        write(GOODBYE)
+        write(cli_texts.CHAT_GOODBYE)
     finally:
         await core.close()
     return 0

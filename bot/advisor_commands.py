@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 
-from policy_kb import texts
+from bot import cli_texts
+from handlers import texts as handler_texts
 
 
 def register(subparsers) -> None:
@@ -52,7 +53,7 @@ def run_ask(args: argparse.Namespace) -> int:
         if args.json:
             _print_answer(advisor, "", as_json=True)
         else:
-            print(texts.EMPTY_QUESTION)
+            print(handler_texts.EMPTY_QUESTION)
         return 0
     _print_answer(advisor, question, as_json=args.json)
     return 0
@@ -69,35 +70,32 @@ def run_kb_check(args: argparse.Namespace) -> int:
     problems = advisor.knowledge.problems
     count = sum(len(s.citations) for s in advisor.knowledge.situations) + len(problems)
     for problem in problems:
-        print(texts.KB_QUOTE_MISSING.format(owner=problem.situation_id, quote=problem.quote))
+        print(cli_texts.KB_QUOTE_MISSING.format(owner=problem.situation_id, quote=problem.quote))
     if problems:
-        print(texts.KB_SUMMARY.format(missing=len(problems), count=count, policy=advisor.document.source))
+        print(cli_texts.KB_SUMMARY.format(missing=len(problems), count=count, policy=advisor.document.source))
         return 1
-    print(texts.KB_ALL_QUOTES_FOUND.format(count=count, knowledge=knowledge_path, policy=advisor.document.source))
+    print(cli_texts.KB_ALL_QUOTES_FOUND.format(count=count, knowledge=knowledge_path, policy=advisor.document.source))
     return 0
 
 
-def format_answer(answer) -> str:
-    icon, label = texts.VERDICT_LABELS[answer.verdict.value]
-    lines = [f"{icon}  {label}", "", answer.answer]
-    if not answer.confident:
-        lines += ["", texts.UNSURE_NOTE]
-    if answer.citations:
-        lines.append("")
-        for citation in answer.citations:
-            lines.append(f"  “{citation.quote}”")
-            lines.append(f"      — {citation.section}")
-    if answer.next_steps:
-        lines.append("")
-        lines += [f"  • {step}" for step in answer.next_steps]
-    return "\n".join(lines)
-
-
 def _print_answer(advisor, question: str, *, as_json: bool) -> None:
-    answer = advisor.ask(question)
     if as_json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        print(json.dumps(advisor.ask(question).to_dict(), ensure_ascii=False))
     elif not question.strip():
-        print(texts.EMPTY_QUESTION)
+        print(handler_texts.EMPTY_QUESTION)
     else:
-        print(format_answer(answer))
+        print(readable(advisor, question))
+
+
+def readable(advisor, question: str) -> str:
+    """The answer as the conversation gives it, without its buttons (there is nothing to click here)."""
+    from dataclasses import replace
+
+    from bot.config import get_settings
+    from bot.terminal import render
+    from handlers.ask import answer_reply
+
+    reply = answer_reply(
+        answer=advisor.ask(question), question=question, private=False, headteacher=get_settings().headteacher_name
+    )
+    return render(replace(reply, buttons=(), facts=()))
