@@ -37,6 +37,7 @@ class Concept:
     # (yields = true) or of the ones named (yields_to = [...]).
     yields: bool = False
     yields_to: frozenset[str] = frozenset()
+    negation: bool = True  # False: "not"/"no" before it does not cancel it ("aren't allowed social media?")
 
     def gives_way_to(self, other: str) -> bool:
         return other != self.name and (self.yields or other in self.yields_to)
@@ -160,7 +161,7 @@ def _concept(name: str, spec) -> Concept:
             terms.append(Term(words, prefix, spelling))
     return Concept(
         name, tuple(terms), float(spec.get("weight", 1.0)), bool(spec.get("yields", False)),
-        frozenset(spec.get("yields_to", ())),
+        frozenset(spec.get("yields_to", ())), bool(spec.get("negation", True)),
     )
 
 

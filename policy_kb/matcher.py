@@ -11,7 +11,7 @@ from policy_kb.knowledge import Concept, Knowledge, Situation
 from policy_kb.text import fold, tokens, within_distance, WORD
 
 NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "nor", "neither", "noone"}
-NEGATION_REACH = 4  # how many words before a term a negator still applies to it
+NEGATION_REACH = 5  # how many words before a term a negator still applies to it
 # "nothing about pupils or the school": a negation carries over "or" and "nor" this far.
 LISTED_NEGATION_REACH = 8
 MIN_TYPO_LENGTH = 6  # shorter words are too often other real words ("fixed" is not "fired")
@@ -22,6 +22,8 @@ GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", 
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.
 EMOJI_WORDS = {"🙄": " eyeroll ", "😂": " laughing ", "🤣": " laughing ", "😡": " angry ", "🤬": " angry ", "🖕": " insult ", "🍆": " sexual ", "🍑": " sexual ", "🍺": " drunk ", "🍻": " drunk ", "🥴": " drunk "}
+CONTRACTION = re.compile(r"\b(i|we|you|she|he|it|they)'ll\b")  # "I'll" is not "ill"
+NUMBERED_THINGS = {"year", "yr", "y", "ks", "stage", "class", "room", "group", "set", "p", "grade"}
 SUBREDDIT = re.compile(r"(?<![\w/])r/\w+")  # "r/TeachingUK" is Reddit, not the word "are"
 TEXT_SPEAK = {"cn": "can", "cud": "could", "u": "you", "ur": "your", "r": "are", "b": "be", "2": "to", "wiv": "with", "wit": "with", "pls": "please", "plz": "please", "ppl": "people", "pic": "pic", "msg": "message", "msgs": "messages", "txt": "text", "abt": "about", "coz": "because", "cos": "because", "bc": "because", "tho": "though", "gonna": "going to", "wanna": "want to", "ok2": "ok to", "okay2": "okay to", "sch": "school", "skool": "school", "yr": "year", "yrs": "years", "kiddos": "kids", "kiddies": "kids", "aloud": "allowed", "brake": "break"}
 
@@ -68,7 +70,8 @@ class ConceptMatcher:
         for emoji, word in EMOJI_WORDS.items():
             question = question.replace(emoji, word)
         question = SUBREDDIT.sub(" reddit ", question)
-        expanded = " ".join(TEXT_SPEAK.get(word, word) for word in fold(question).replace("'", "").split())
+        folded = CONTRACTION.sub(r"\1 will", fold(question)).replace("'", "")
+        expanded = " ".join(_expand_text_speak(folded.split()))
         raw_words = WORD.findall(expanded)
         words = [self._correct(stemmed, raw) for stemmed, raw in zip(tokens(expanded), raw_words)]
         matches: list[tuple[str, int, int]] = []  # concept, first word, one past the last word
@@ -106,7 +109,8 @@ class ConceptMatcher:
                 for other, other_start, other_end in matches
             ):
                 continue  # "should i" inside "what should i do" is not a request for permission
-            found[concept] = found.get(concept, False) or not _negated(raw_words, start)
+            negated = self.concepts[concept].negation and _negated(raw_words, start)
+            found[concept] = found.get(concept, False) or not negated
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated)
@@ -135,6 +139,18 @@ class ConceptMatcher:
 def english_words() -> frozenset[str]:
     lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _expand_text_speak(words: list[str]) -> list[str]:
+    expanded = []
+    for position, word in enumerate(words):
+        previous = words[position - 1] if position else ""
+        # "ok 2 b friends" is text-speak, but "yr 2" and "year 2" are a year group.
+        if word.isdigit() and previous in NUMBERED_THINGS:
+            expanded.append(word)
+        else:
+            expanded.append(TEXT_SPEAK.get(word, word))
+    return expanded
 
 
 def _negated(raw_words: list[str], start: int) -> bool:
