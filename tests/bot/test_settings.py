@@ -39,3 +39,12 @@ def test_settings_come_from_dot_env(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("SCHOOL_NAME=Oakfield Primary School\nPORT=4000\n")
     settings = Settings()
     assert settings.school_name == "Oakfield Primary School" and settings.port == 4000
+
+
+def test_env_example_documents_every_setting():
+    import re
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert documented == {name.upper() for name in Settings.model_fields}
