@@ -121,7 +121,7 @@ class Advisor:
 
     def _witnessed(self, rule) -> Answer:
         """Someone else may have broken the policy: the rule it rests on, and the duty to tell the headteacher."""
-        rule_quotes = tuple(c for c in rule.citations[:2])
+        rule_quotes = rule.citations[:1]
         report_quotes = tuple(
             c for c in self.knowledge.fallback_citations.get("witnessed_quotes", ()) if c not in rule_quotes
         )

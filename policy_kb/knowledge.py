@@ -38,6 +38,7 @@ class Concept:
     yields: bool = False
     yields_to: frozenset[str] = frozenset()
     negation: bool = True  # False: "not"/"no" before it does not cancel it ("aren't allowed social media?")
+    patterns: tuple[re.Pattern, ...] = ()  # regular expressions on the question as typed ("little Alfie")
 
     def gives_way_to(self, other: str) -> bool:
         return other != self.name and (self.yields or other in self.yields_to)
@@ -88,7 +89,10 @@ def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
     except tomllib.TOMLDecodeError as error:
         raise PolicyLoadError(f"knowledge file is not valid TOML ({error}): {path}") from None
 
-    concepts = {name: _concept(name, spec) for name, spec in data.get("concepts", {}).items()}
+    try:
+        concepts = {name: _concept(name, spec) for name, spec in data.get("concepts", {}).items()}
+    except ValueError as error:
+        raise PolicyLoadError(f"knowledge file: {error}: {path}") from None
     index = QuoteIndex(document)
     problems: list[QuoteProblem] = []
     situations = []
@@ -159,9 +163,13 @@ def _concept(name: str, spec) -> Concept:
         if words:
             spelling = fold(raw.rstrip("*")) if len(words) == 1 and not prefix else ""
             terms.append(Term(words, prefix, spelling))
+    try:
+        patterns = tuple(re.compile(pattern) for pattern in spec.get("patterns", ()))
+    except re.error as error:
+        raise ValueError(f"concept {name!r} has a pattern that is not a valid regular expression ({error})") from None
     return Concept(
         name, tuple(terms), float(spec.get("weight", 1.0)), bool(spec.get("yields", False)),
-        frozenset(spec.get("yields_to", ())), bool(spec.get("negation", True)),
+        frozenset(spec.get("yields_to", ())), bool(spec.get("negation", True)), patterns,
     )
 
 

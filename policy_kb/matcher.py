@@ -21,7 +21,8 @@ GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", 
 # Ordinary English words a typo check must leave alone, although they are one letter from a term.
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.
-EMOJI_WORDS = {"🙄": " eyeroll ", "😂": " laughing ", "🤣": " laughing ", "😡": " angry ", "🤬": " angry ", "🖕": " insult ", "🍆": " sexual ", "🍑": " sexual ", "🍺": " drunk ", "🍻": " drunk ", "🥴": " drunk "}
+EMOJI_WORDS = {"🤡": " mock ", "🙃": " sarcastic ", "👀": " sideeye ", "🙄": " eyeroll ", "😂": " laughing ", "🤣": " laughing ", "😡": " angry ", "🤬": " angry ", "🖕": " insult ", "🍆": " sexual ", "🍑": " sexual ", "🍺": " drunk ", "🍻": " drunk ", "🥴": " drunk "}
+CLAUSE_BREAK = re.compile(r"[.!?;:,()\"\u201c\u201d]+|\s['\u2018\u2019]|['\u2018\u2019](?=\s|$)|\s-\s")
 CONTRACTION = re.compile(r"\b(i|we|you|she|he|it|they)'ll\b")  # "I'll" is not "ill"
 NUMBERED_THINGS = {"year", "yr", "y", "ks", "stage", "class", "room", "group", "set", "p", "grade"}
 SUBREDDIT = re.compile(r"(?<![\w/])r/\w+")  # "r/TeachingUK" is Reddit, not the word "are"
@@ -63,6 +64,7 @@ class ConceptMatcher:
             for term in concept.terms:
                 if len(term.spelling) >= 4:
                     self._spellings.setdefault(term.spelling[0], []).append((term.spelling, term.words[0]))
+        self._patterned = [concept for concept in self.concepts.values() if concept.patterns]
         self._corrections: dict[str, str] = {}  # misspelling -> term, learnt as questions arrive
         self._known = set(self._single) | {w for phrases in self._phrases.values() for words, _, _ in phrases for w in words}
 
@@ -70,10 +72,18 @@ class ConceptMatcher:
         for emoji, word in EMOJI_WORDS.items():
             question = question.replace(emoji, word)
         question = SUBREDDIT.sub(" reddit ", question)
-        folded = CONTRACTION.sub(r"\1 will", fold(question)).replace("'", "")
-        expanded = " ".join(_expand_text_speak(folded.split()))
-        raw_words = WORD.findall(expanded)
-        words = [self._correct(stemmed, raw) for stemmed, raw in zip(tokens(expanded), raw_words)]
+        folded = CONTRACTION.sub(r"\1 will", fold(question))
+        # A negation reaches no further than its own clause: "naming no names. Fine to post?"
+        raw_words: list[str] = []
+        stems: list[str] = []
+        clause_of: list[int] = []
+        for clause, text in enumerate(CLAUSE_BREAK.split(folded)):
+            expanded = " ".join(_expand_text_speak(text.replace("'", "").split()))
+            clause_words = WORD.findall(expanded)
+            raw_words += clause_words
+            stems += tokens(expanded)
+            clause_of += [clause] * len(clause_words)
+        words = [self._correct(stemmed, raw) for stemmed, raw in zip(stems, raw_words)]
         matches: list[tuple[str, int, int]] = []  # concept, first word, one past the last word
         for position, word in enumerate(words):
             for concept in self._single.get(word, ()):
@@ -109,8 +119,11 @@ class ConceptMatcher:
                 for other, other_start, other_end in matches
             ):
                 continue  # "should i" inside "what should i do" is not a request for permission
-            negated = self.concepts[concept].negation and _negated(raw_words, start)
+            negated = self.concepts[concept].negation and _negated(raw_words, clause_of, start)
             found[concept] = found.get(concept, False) or not negated
+        for concept in self._patterned:
+            if any(pattern.search(question) for pattern in concept.patterns):
+                found[concept.name] = True
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated)
@@ -153,8 +166,11 @@ def _expand_text_speak(words: list[str]) -> list[str]:
     return expanded
 
 
-def _negated(raw_words: list[str], start: int) -> bool:
-    before = raw_words[max(0, start - LISTED_NEGATION_REACH) : start]
+def _negated(raw_words: list[str], clause_of: list[int], start: int) -> bool:
+    first = max(0, start - LISTED_NEGATION_REACH)
+    while first < start and clause_of[first] != clause_of[start]:
+        first += 1
+    before = raw_words[first:start]
     nearest = next((i for i in range(len(before) - 1, -1, -1) if before[i] in NEGATORS), None)
     if nearest is None:
         return False

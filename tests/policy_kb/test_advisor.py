@@ -33,7 +33,7 @@ def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[st
     return verdicts / len(questions), sections / len(questions), misses
 
 
-@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl", "advisor_questions_3.jsonl", "advisor_questions_4.jsonl", "advisor_questions_5.jsonl"])
+@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl", "advisor_questions_3.jsonl", "advisor_questions_4.jsonl", "advisor_questions_5.jsonl", "advisor_questions_6.jsonl"])
 def test_question_sets_do_not_regress(advisor, questions_file):
     verdict_acc, section_hit3, misses = score(advisor, FIXTURES / questions_file)
     assert verdict_acc >= 0.95 and section_hit3 >= 0.95, "\n".join(misses)
@@ -121,3 +121,22 @@ def test_odd_input_never_crashes(advisor, question):
     answer = advisor.ask(question)
     assert answer.verdict in Verdict
     assert answer.answer
+
+
+def test_a_negation_stays_in_its_clause(advisor):
+    answer = advisor.ask("Draft for my FB: 'Some people in our year group team need to start pulling their weight, naming no names'. Fine to post?")
+    assert answer.verdict is Verdict.NOT_ALLOWED
+
+
+def test_a_named_child_in_a_draft_is_personal_information(advisor):
+    answer = advisor.ask("Is this ok for my Insta story: 'Proudest moment of the week - little Alfie finally read a whole page!'")
+    assert answer.verdict is Verdict.NOT_ALLOWED
+
+
+def test_a_bad_pattern_in_the_knowledge_file_is_one_clear_line(tmp_path):
+    from policy_kb.errors import PolicyLoadError
+
+    knowledge = tmp_path / "knowledge.toml"
+    knowledge.write_text('[concepts]\nbroken = { patterns = ["(unclosed"] }\n', encoding="utf-8")
+    with pytest.raises(PolicyLoadError, match="not a valid regular expression"):
+        Advisor.load(knowledge_path=knowledge)
