@@ -55,7 +55,7 @@ class ConversationCore:
                 if message.event_id and not await self._claims.claim(
                     platform=message.conversation.platform, event_id=message.event_id
                 ):
-                    log.info("ignored a repeated delivery of event %s", message.event_id)
+                    log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
                 return replies
             async with self._transaction() as session:
@@ -64,7 +64,7 @@ class ConversationCore:
                 if message.event_id and not await repo.claim_event(
                     session=session, platform=message.conversation.platform, event_id=message.event_id
                 ):
-                    log.info("ignored a repeated delivery of event %s", message.event_id)
+                    log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
                 replies = [await self._click(session=session, message=message)]
             return replies
