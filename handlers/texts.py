@@ -84,9 +84,23 @@ REPORT_NOT_READY = (
 )
 
 # --- Words that mean someone wants to report something (whole words, lower case) ---------------------
+# Phrases, not the bare word: "the Ofsted report" or "my pupil's school report" is not an incident.
 REPORT_WORDS = (
-    "report",
-    "reporting",
+    "report it",
+    "report this",
+    "report him",
+    "report her",
+    "report them",
+    "report someone",
+    "report a parent",
+    "report a colleague",
+    "report harassment",
+    "report bullying",
+    "want to report",
+    "need to report",
+    "make a report",
+    "how do i report",
+    "anonymous report",
     "harass",
     "harassed",
     "harassing",

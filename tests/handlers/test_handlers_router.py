@@ -24,7 +24,16 @@ def test_report_words_offer_the_report_flow(text):
     assert route(dm(text)) is Route.REPORT_OFFER
 
 
-@pytest.mark.parametrize("text", ["Can I post photos of the sports day?", "can i help the PTA page", "reporter asked me"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I post photos of the sports day?",
+        "can i help the PTA page",
+        "reporter asked me",
+        "Can I share the Ofsted report on LinkedIn?",
+        "What does the policy say about reporting?",
+    ],
+)
 def test_plain_text_is_a_question(text):
     assert route(dm(text)) is Route.ASK
 
