@@ -57,7 +57,12 @@ class Settings(BaseSettings):
     # Local mode: the port of Microsoft's Teams emulator (it picks another if this one is taken).
     teams_emulator_port: int = Field(default=56150, ge=1, le=65535)
 
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_in_any_case(cls, value):
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("policy_path", "knowledge_path", mode="before")
     @classmethod

@@ -88,7 +88,16 @@ def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
         raise PolicyLoadError(f"knowledge file cannot be read ({error.__class__.__name__}): {path}") from None
     except tomllib.TOMLDecodeError as error:
         raise PolicyLoadError(f"knowledge file is not valid TOML ({error}): {path}") from None
+    try:
+        return _build_knowledge(data, document, path)
+    except (AttributeError, TypeError, KeyError) as error:
+        # A table where a list belongs, a number where text belongs: the file's shape is wrong.
+        raise PolicyLoadError(
+            f"knowledge file does not have the expected layout ({error.__class__.__name__}: {error}): {path}"
+        ) from None
 
+
+def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowledge:
     try:
         concepts = {name: _concept(name, spec) for name, spec in data.get("concepts", {}).items()}
     except ValueError as error:
@@ -223,6 +232,7 @@ def _kept_positions(text: str) -> list[int]:
                 positions.append(position)
             previous_space = True
         else:
-            positions.append(position)
+            # Lower-casing can turn one character into two ("İ" -> "i̇"): each keeps its source position.
+            positions.extend([position] * len(char.translate(_PLAIN).lower()))
             previous_space = False
     return positions

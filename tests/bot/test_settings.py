@@ -48,3 +48,9 @@ def test_env_example_documents_every_setting():
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
     documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_log_level_is_checked_and_case_insensitive():
+    assert Settings(_env_file=None, log_level="warning").log_level == "WARNING"
+    with pytest.raises(ValidationError, match="LOG_LEVEL|log_level"):
+        Settings(_env_file=None, log_level="verbose")

@@ -140,3 +140,14 @@ def test_a_bad_pattern_in_the_knowledge_file_is_one_clear_line(tmp_path):
     knowledge.write_text('[concepts]\nbroken = { patterns = ["(unclosed"] }\n', encoding="utf-8")
     with pytest.raises(PolicyLoadError, match="not a valid regular expression"):
         Advisor.load(knowledge_path=knowledge)
+
+
+@pytest.mark.parametrize("content", ['situations = "x"\n', 'concepts = 3\n', '[[situations]]\nid = "a"\nverdict = "allowed"\nmatch = 5\n'])
+def test_a_knowledge_file_of_the_wrong_shape_is_one_clear_line(tmp_path, content):
+    from policy_kb.errors import PolicyLoadError
+
+    knowledge = tmp_path / "knowledge.toml"
+    knowledge.write_text(content, encoding="utf-8")
+    with pytest.raises(PolicyLoadError, match="expected layout") as error:
+        Advisor.load(knowledge_path=knowledge)
+    assert "\n" not in str(error.value)

@@ -137,3 +137,12 @@ def test_unusable_policy_files_give_one_clear_line(tmp_path, make, message):
     assert message in str(error.value)
     assert str(path) in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_quote_after_a_character_that_lower_cases_to_two_is_cut_exactly(tmp_path):
+    from policy_kb.knowledge import QuoteIndex
+
+    path = tmp_path / "policy.md"
+    path.write_text("# Rules\n\nOn the İstanbul trip staff must not post photos of pupils.\n", encoding="utf-8")
+    citation = QuoteIndex(load_document(path)).cite("staff must not post photos")
+    assert citation.quote == "staff must not post photos"
