@@ -33,6 +33,9 @@ def _ref(*, team_id: str, channel: str, user: str, thread_ts: str | None) -> Con
     )
 
 
+PERSON_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
 def is_direct_channel(channel_id: str) -> bool:
     # Slack's ids say what a conversation is: D… is a one-to-one DM.
     return channel_id.startswith("D")
@@ -41,7 +44,10 @@ def is_direct_channel(channel_id: str) -> bool:
 def direct_message(body: dict, *, bot_user_id: str | None) -> IncomingMessage | None:
     """A person's message in their DM with the bot; None for edits, bot posts and other channels."""
     event = body.get("event") or {}
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
+        return None
+    # Edits, deletions and joins carry a subtype; a message with a screenshot attached does too.
+    if event.get("subtype") not in PERSON_MESSAGE_SUBTYPES:
         return None
     return IncomingMessage(
         conversation=_ref(

@@ -222,3 +222,11 @@ async def test_empty_mention_gets_a_friendly_prompt(slack, slack_api):
     await slack.event(payload)
     [(_, arguments)] = await slack_api.wait_for_answers(1)
     assert texts.EMPTY_QUESTION.split(",")[0].replace('"', "") in section_texts(arguments["blocks"]).replace('"', "")
+
+
+async def test_a_dm_with_a_screenshot_attached_is_answered(slack, slack_api):
+    shared = dm_event("Can I post this on my Instagram? It shows my class on sports day", event_id="Ev0FILE")
+    shared["event"]["subtype"] = "file_share"
+    shared["event"]["files"] = [{"id": "F0SCREEN", "name": "screenshot.png", "mimetype": "image/png"}]
+    assert (await slack.event(shared))[0] == 200
+    await slack_api.wait_for_answers(1)
