@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +75,22 @@ class Emulator:
     process: asyncio.subprocess.Process
     port: int
     _drain: asyncio.Task
+    _log_dir: Path | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    async def start(cls, *, endpoint: str, port: int, log_file: Path, project_root: Path = PROJECT_ROOT) -> "Emulator":
+    async def start(
+        cls, *, endpoint: str, port: int, log_file: Path | None = None, project_root: Path = PROJECT_ROOT
+    ) -> "Emulator":
         cli = find_cli(project_root)
+        log_dir = None
+        if log_file is None:
+            # Its log holds every message typed into the chat: keep it private and delete it on stop.
+            log_dir = Path(tempfile.mkdtemp(prefix="policybot-emulator-"))
+            log_file = log_dir / "emulator.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # Left to itself it silently moves to a random port when this one is taken, and the connector URL
         # we give it would then point nowhere: choose a free port first.
@@ -103,11 +112,13 @@ class Emulator:
         if actual_port != port:
             await _stop(process)
             raise EmulatorUnavailable(f"the Teams emulator could not use port {port}; set TEAMS_EMULATOR_PORT to a free port")
-        return cls(process=process, port=actual_port, _drain=asyncio.create_task(_discard(process)))
+        return cls(process=process, port=actual_port, _drain=asyncio.create_task(_discard(process)), _log_dir=log_dir)
 
     async def stop(self) -> None:
         self._drain.cancel()
         await _stop(self.process)
+        if self._log_dir is not None:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 async def _read_port(process: asyncio.subprocess.Process) -> int:

@@ -82,7 +82,7 @@ def card_of(message: dict) -> dict:
 
 async def test_ask_and_click_through_the_teams_emulator(emulator_available, settings, core, tmp_path):
     bot = await RunningApp(build_app(settings=settings, core=core)).start()
-    emulator = await Emulator.start(endpoint=f"{bot.url}/api/messages", port=free_port(), log_file=tmp_path / "emulator.log")
+    emulator = await Emulator.start(endpoint=f"{bot.url}/api/messages", port=free_port())
     client = EmulatorClient(bot.session, emulator.url)
     try:
         config = await client.config()
@@ -132,3 +132,5 @@ async def test_ask_and_click_through_the_teams_emulator(emulator_available, sett
         await client.close()
         await emulator.stop()
         await bot.close()
+    # The emulator's log holds the chat: it lived in a private folder that is gone now.
+    assert emulator._log_dir is not None and not emulator._log_dir.exists()
