@@ -49,6 +49,13 @@ def _quiet_bolt_logger() -> logging.Logger:
     return bolt_logger
 
 
+APP_TOKEN_CHECK_TIMEOUT_S = 15
+
+
+class SlackSettingsError(ValueError):
+    """Slack settings that cannot work; the message is one line for the person running the bot."""
+
+
 def _shared_http_session() -> aiohttp.ClientSession | None:
     """One connection pool for every Web API call: without it slack_sdk opens a new session (and TCP
     and TLS connection) per call. Only possible when built inside the running event loop."""
@@ -128,8 +135,23 @@ class SlackAdapter:
             raise ValueError("SLACK_APP_TOKEN is not set; Socket Mode needs an app-level token (xapp-…)")
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+        await self._check_app_token()
         self._socket_mode_handler = AsyncSocketModeHandler(self.bolt_app, self.settings.slack_app_token)
         await self._socket_mode_handler.connect_async()
+
+    async def _check_app_token(self) -> None:
+        """One try before connecting: bolt would otherwise retry a wrong token every 10 s for ever,
+        and the bot would never say what is wrong."""
+
+        try:
+            await asyncio.wait_for(
+                self.client.apps_connections_open(app_token=self.settings.slack_app_token), APP_TOKEN_CHECK_TIMEOUT_S
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error", "refused") if error.response is not None else "refused"
+            raise SlackSettingsError(f"Slack refused SLACK_APP_TOKEN ({reason}); use an app-level token (xapp-…) with connections:write") from None
+        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+            raise SlackSettingsError(f"could not reach Slack to open Socket Mode ({error.__class__.__name__}); check the network and SLACK_API_URL") from None
 
     async def close(self) -> None:
         if self._socket_mode_handler is not None:

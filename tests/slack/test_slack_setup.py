@@ -33,3 +33,30 @@ async def test_bolt_logs_stay_at_warning(settings, core):
     slack = build_slack_app(settings=settings, core=core)
     assert logging.getLogger("slack_bolt").level == logging.WARNING
     await slack.close()
+
+
+async def test_a_wrong_app_token_is_one_clear_error_not_endless_retries(core, tmp_path):
+    from aiohttp import web
+
+    from bot.slack.app import SlackSettingsError
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"ok": False, "error": "invalid_auth"})
+
+    app = web.Application()
+    app.router.add_post("/api/{method}", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    settings = Settings(
+        _env_file=None, slack_bot_token=BOT_TOKEN, slack_app_token="xapp-wrong", slack_api_url=f"http://127.0.0.1:{port}/api/"
+    )
+    slack = build_slack_app(settings=settings, core=core)
+    try:
+        with pytest.raises(SlackSettingsError, match="invalid_auth"):
+            await slack.start_socket_mode()
+    finally:
+        await slack.close()
+        await runner.cleanup()
