@@ -27,6 +27,13 @@ def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
     adapter = connection.adapter
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        # The SDK answers a malformed body with a 500 and a traceback; say plainly what is wrong instead.
+        try:
+            activity = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="the body is not JSON")
+        if not isinstance(activity, dict) or not activity.get("type") or not activity.get("serviceUrl"):
+            return web.Response(status=400, text="the body is not a Bot Framework activity (type and serviceUrl are needed)")
         return await adapter.process(request, agent)
 
     subapp.router.add_post("/messages", messages)

@@ -83,3 +83,18 @@ async def test_half_a_teams_configuration_is_a_clear_error(tmp_path, core, value
 def test_slack_token_without_a_way_in_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigurationError, match="SLACK_SIGNING_SECRET"):
         plan_server(local_settings(tmp_path, slack_bot_token="xoxb-1-2-3"))
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", "not json", '{"type": "message", "text": "hi"}'])
+async def test_a_malformed_activity_is_a_plain_400(tmp_path, core, connector, body):
+    running = await RunningApp(build_app(settings=local_settings(tmp_path), core=core)).start()
+    try:
+        response = await running.session.post(
+            f"{running.url}/api/messages", data=body, headers={"Content-Type": "application/json"}
+        )
+        text = await response.text()
+    finally:
+        await running.close()
+
+    assert response.status == 400 and "Traceback" not in text
+    assert connector.calls == []
