@@ -5,6 +5,9 @@ Local mode, when neither Slack nor Teams has credentials: the Teams endpoint alo
 authentication off, and Microsoft's Teams emulator pointed at it, so the bot can be tried in a browser
 with the bundled policy and SQLite and nothing to register anywhere.
 
+Alongside the routes runs the outbox worker: it sends what the flows queued (a question for the
+headteacher) through each configured platform, polling every few seconds and woken at once by a click.
+
 Platform SDKs load here only for the platforms in use.
 """
 
@@ -25,6 +28,8 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 LOCAL_HOST = "127.0.0.1"
+# How often the outbox worker looks for due notifications (retries included) when nothing woke it.
+OUTBOX_POLL_SECONDS = 3.0
 EMULATOR_LOG = Path("./data/teams-emulator.log")
 
 
@@ -107,6 +112,45 @@ def build_app(*, settings: Settings, core, plan: ServerPlan | None = None) -> we
     return app
 
 
+class OutboxWorker:
+    """The outbox dispatcher as a background task, with one sender for each platform this server runs."""
+
+    def __init__(self, *, settings: Settings, core, plan: ServerPlan, poll_seconds: float = OUTBOX_POLL_SECONDS) -> None:
+        from storage.delivery import OutboxDispatcher
+
+        self.senders: dict = {}
+        if plan.slack:
+            from bot.slack.notify import SlackNotifier
+
+            self.senders["slack"] = SlackNotifier(settings=settings)
+        if plan.teams:
+            from bot.teams.notify import TeamsNotifier
+
+            self.senders["teams"] = TeamsNotifier(settings=settings, references=core.conversation_reference)
+        self._core = core
+        self.dispatcher = OutboxDispatcher(db=core.database, send=self._send, idle_seconds=poll_seconds)
+        self._task: asyncio.Task | None = None
+
+    async def _send(self, notification) -> None:
+        await self._core.deliver(notification, senders=self.senders)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.dispatcher.run_forever(), name="policybot-outbox")
+        self._core.wake_outbox = self.dispatcher.wake
+
+    async def stop(self) -> None:
+        self._core.wake_outbox = None
+        if self._task is not None:
+            # A delivery cut short here is not confirmed: its lease runs out and it is sent again.
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for sender in self.senders.values():
+            with contextlib.suppress(Exception):
+                await sender.close()
+
+
 async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM). Raises ConfigurationError and the start-up errors of
     the policy and the database, each with a one-line message."""
@@ -126,6 +170,9 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
             await site.start()
         except OSError as error:
             raise ConfigurationError(f"cannot listen on {plan.host}:{plan.port} ({error.strerror}); set PORT to a free port") from None
+        outbox = OutboxWorker(settings=settings, core=core, plan=plan)
+        stoppables.append(outbox)
+        outbox.start()
         if plan.slack and settings.slack_app_token:
             # Socket Mode: Slack connects out from here, so no public URL is needed (closed on cleanup).
             await app[SLACK_KEY].start_socket_mode()

@@ -1,8 +1,10 @@
 """The "can I post this?" flow: a question in, the advisor's verdict out with the clauses it rests on,
-and the two follow-ups on that answer: asking the headteacher and saying whether it helped."""
+and the two follow-ups on that answer: asking the headteacher and saying whether it helped; and the message
+the headteacher receives when someone asks them."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from handlers import actions, texts
@@ -25,7 +27,7 @@ def needs_headteacher_button(answer: Answer) -> bool:
     return answer.verdict is not Verdict.ALLOWED or not answer.confident
 
 
-def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: str) -> Reply:
+def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: str, asker: str = "") -> Reply:
     icon, title = texts.VERDICT_HEADINGS.get(answer.verdict.value, texts.UNKNOWN_VERDICT_HEADING)
     paragraphs = []
     if not answer.confident:
@@ -43,7 +45,8 @@ def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: s
             Button(
                 label=texts.ASK_HEADTEACHER_BUTTON,
                 action_id=actions.ASK_HEADTEACHER,
-                value=actions.encode({**about, "question": question}),
+                # The asker's id: in a channel anyone can press the button, but only the asker may send it.
+                value=actions.encode({**about, "question": question, "asker": asker}),
                 style="primary",
             )
         )
@@ -70,7 +73,9 @@ def _shorten(text: str, limit: int) -> str:
 def ask(*, advisor, message: IncomingMessage, question: str, headteacher: str) -> Reply:
     question = question[:MAX_QUESTION_CHARS]
     answer = advisor.ask(question)
-    return answer_reply(answer=answer, question=question, private=message.private, headteacher=headteacher)
+    return answer_reply(
+        answer=answer, question=question, private=message.private, headteacher=headteacher, asker=message.sender_id
+    )
 
 
 def _answer_about(value: str) -> dict | None:
@@ -97,32 +102,70 @@ async def record_feedback(*, session, repo, message: IncomingMessage, helpful: b
 
 
 async def ask_headteacher(*, session, repo, message: IncomingMessage, headteacher: str) -> Reply:
+    """Pass the question on the clicked answer to the headteacher: an escalation (audited) and its
+    notification, written in the caller's transaction. Once per answer, and only by the person who asked."""
     about = _answer_about(message.click.value)
     question = about.get("question") if about else None
-    if not isinstance(question, str) or not question.strip():
+    asker = about.get("asker") if about else None
+    if not isinstance(question, str) or not question.strip() or not isinstance(asker, str) or not asker:
         return Reply(text=texts.BUTTON_EXPIRED, private=True)
+    if asker != message.sender_id:
+        return Reply(text=texts.ASK_HEADTEACHER_NOT_YOURS.format(headteacher=headteacher), private=True)
+    if not await repo.list_role_holders(session=session, role=repo.HEADTEACHER):
+        # Nothing is queued: a question waiting for a headteacher who is never set up would never arrive.
+        return Reply(text=texts.ASK_HEADTEACHER_NO_ONE_SET_UP.format(headteacher=headteacher), private=True)
     conversation = message.conversation
+    # One escalation per answer, however often (or however fast) its button is pressed: the answer's
+    # message id, or the question itself when the platform gave none, is claimed like an event.
+    once_key = "\x00".join(("ask_headteacher", conversation.conversation_id, message.click.message_id or "", asker, question))
+    if not await repo.claim_event(
+        session=session, platform=conversation.platform, event_id=hashlib.sha256(once_key.encode()).hexdigest()
+    ):
+        return Reply(text=texts.ASK_HEADTEACHER_ALREADY_SENT.format(headteacher=headteacher), private=True)
     # Asking the headteacher is not anonymous: they need to know whom to answer.
-    notification_id = await repo.enqueue_notification(
+    escalation = await repo.create_escalation(
         session=session,
-        recipient_role="headteacher",
-        kind="ask_headteacher",
-        payload={
-            "text": texts.HEADTEACHER_NOTIFICATION.format(verdict=about["verdict"]),
-            "question": question,
-            "verdict": about["verdict"],
-            "situation": about.get("situation", ""),
-            "asker": {
-                "platform": conversation.platform,
-                "user_id": conversation.user_id,
-                "conversation_id": conversation.conversation_id,
-            },
-        },
+        requester=repo.Actor(role="staff", platform=conversation.platform, user_id=asker),
+        question=question,
+        recipient_role=repo.HEADTEACHER,
+        situation=about.get("situation") or None,
+        verdict=about["verdict"],
     )
-    log.info("question queued for the headteacher as notification %s", notification_id)
+    log.info("question passed to the headteacher as escalation %s", escalation.id)
     return Reply(
-        text=texts.ASK_HEADTEACHER_QUEUED.format(headteacher=headteacher),
-        title=texts.ASK_HEADTEACHER_QUEUED_TITLE.format(headteacher=headteacher),
+        text=texts.ASK_HEADTEACHER_SENT.format(headteacher=headteacher),
+        title=texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher=headteacher),
         icon="📨",
+        facts=(
+            Fact(label=texts.YOU_ASKED, value=_shorten(question, ECHO_CHARS)),
+            Fact(label=texts.MY_ANSWER_WAS, value=_verdict_heading(about["verdict"], headteacher=headteacher)),
+        ),
         private=message.private,
+        # Replaces the answer, so its "Ask the headteacher" button cannot be pressed again.
+        replaces_message_id=message.click.message_id,
+    )
+
+
+def _verdict_heading(verdict: str, *, headteacher: str) -> str:
+    icon, title = texts.VERDICT_HEADINGS.get(verdict, texts.UNKNOWN_VERDICT_HEADING)
+    return f"{icon} {title.format(headteacher=headteacher)}"
+
+
+# Notification kinds this module turns into messages.
+ESCALATION_OPENED = "escalation_opened"
+
+
+def escalation_message(payload: dict, *, headteacher: str) -> Reply:
+    """What the headteacher (or whoever holds the role asked) receives for an escalated question. Who asked
+    is added by each platform's sender, which can show the person the way that platform does."""
+    verdict = payload.get("verdict") or ""
+    question = payload.get("question") or ""
+    facts = (Fact(label=texts.MY_ANSWER_WAS, value=_verdict_heading(verdict, headteacher=headteacher)),) if verdict else ()
+    return Reply(
+        # The question in the body, not a fact: it can be long, and facts are shortened.
+        text=f"{texts.HEADTEACHER_QUESTION}\n\n{texts.HEADTEACHER_THEIR_QUESTION}:\n{question}",
+        title=texts.HEADTEACHER_QUESTION_TITLE,
+        icon="✋",
+        verdict=verdict or None,
+        facts=facts,
     )

@@ -3,6 +3,7 @@
     core = await ConversationCore.start(settings=settings)
     replies = await core.handle(message)        # list[Reply], possibly empty (a duplicate delivery)
     await core.remember_conversation(ref=ref)   # for proactive messages later
+    await core.deliver(notification, senders={"slack": ..., "teams": ...})   # one outbox row, see deliver()
     await core.close()
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from typing import Protocol
 
 from handlers import actions, ask, report, texts
 from handlers.messages import ConversationRef, IncomingMessage, Reply
@@ -25,6 +28,26 @@ log = logging.getLogger(__name__)
 DEFAULT_HEADTEACHER = "the headteacher"
 
 
+class PersonSender(Protocol):
+    """One platform's way to message a person who did not write first (the headteacher, a role holder).
+    `asker` is who the message is about, for platforms that can show a person natively. Raises when the
+    platform did not take the message."""
+
+    async def __call__(self, *, user_id: str, reply: Reply, asker: ConversationRef | None) -> None: ...
+
+
+class UnknownNotificationKind(Exception):
+    """No flow renders this kind of notification yet; it stays in the outbox for a later version."""
+
+
+class NoReachableRecipient(Exception):
+    """Nobody to send a notification to on the platforms this server runs."""
+
+
+class DeliveryFailed(Exception):
+    """A platform did not take the message for at least one recipient."""
+
+
 class ConversationCore:
     def __init__(self, *, advisor, database, headteacher_name: str = DEFAULT_HEADTEACHER) -> None:
         self.advisor = advisor
@@ -32,6 +55,9 @@ class ConversationCore:
         self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
         self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
         self._claims = EventClaims(transaction=self._transaction)
+        # Called after a click's transaction commits (clicks are what queue notifications), so the outbox
+        # worker sends them now rather than at its next poll.
+        self.wake_outbox: Callable[[], None] | None = None
 
     @classmethod
     async def start(cls, *, settings) -> "ConversationCore":
@@ -67,6 +93,8 @@ class ConversationCore:
                     log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
                 replies = [await self._click(session=session, message=message)]
+            if self.wake_outbox is not None:
+                self.wake_outbox()
             return replies
         except Exception:
             # No message text in the log: it may be a report or name a pupil.
@@ -95,6 +123,46 @@ class ConversationCore:
                 conversation_id=ref.conversation_id,
                 reference=reference,
             )
+
+    async def conversation_reference(self, *, platform: str, user_id: str) -> dict | None:
+        async with self.database.transaction() as session:
+            return await repo.get_conversation_reference(session=session, platform=platform, user_id=user_id)
+
+    async def deliver(self, notification, *, senders: Mapping[str, PersonSender]) -> None:
+        """Send one outbox notification (`storage.repository.ClaimedNotification`) to its recipient, or to
+        every holder of its role on the platforms in `senders`. Raises when it must be tried again: the
+        outbox keeps it pending. A recipient who got it before a later one failed may get it twice."""
+        reply, asker = self._notification_message(notification)
+        if notification.recipient_role is not None:
+            async with self.database.transaction() as session:
+                holders = await repo.list_role_holders(session=session, role=notification.recipient_role)
+            recipients = [(holder.platform, holder.user_id) for holder in holders]
+        else:
+            recipients = [(notification.recipient_platform, notification.recipient_user_id)]
+        reachable = [(platform, user_id) for platform, user_id in recipients if platform in senders]
+        if not reachable:
+            raise NoReachableRecipient(
+                f"no {notification.recipient_role or 'recipient'} on {', '.join(senders) or 'any platform'} yet"
+            )
+        failures = []
+        for platform, user_id in reachable:
+            try:
+                await senders[platform](user_id=user_id, reply=reply, asker=asker)
+            except Exception as error:  # one holder's platform failing must not stop the others
+                failures.append(f"{platform}: {type(error).__name__}: {error}")
+        if failures:
+            raise DeliveryFailed("; ".join(failures))
+
+    def _notification_message(self, notification) -> tuple[Reply, ConversationRef | None]:
+        payload = notification.payload
+        if notification.kind == ask.ESCALATION_OPENED:
+            asker = ConversationRef(
+                platform=payload.get("requester_platform") or "",
+                conversation_id="",
+                user_id=payload.get("requester_user_id") or "",
+            )
+            return ask.escalation_message(payload, headteacher=self.headteacher), asker
+        raise UnknownNotificationKind(f"no message for {notification.kind!r} notifications in this version")
 
     async def close(self) -> None:
         await self._claims.close()

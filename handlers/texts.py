@@ -64,14 +64,36 @@ FEEDBACK_THANKS_NOT_HELPFUL = (
 )
 
 # --- Ask the headteacher ------------------------------------------------------------------------------
-# Delivery of queued questions to the headteacher is a separate step of the bot: the wording stays
-# honest about that rather than promising an instant message.
-ASK_HEADTEACHER_QUEUED_TITLE = "Question queued for {headteacher}"
-ASK_HEADTEACHER_QUEUED = (
-    "I've queued your question for {headteacher}, with your name so they can reply to you. "
+# The answer card is replaced by this once the question is on its way (so its button cannot be pressed
+# twice). Delivery is a moment later, by the bot's outbox: "on its way", not "delivered".
+ASK_HEADTEACHER_SENT_TITLE = "Question sent to {headteacher}"
+ASK_HEADTEACHER_SENT = (
+    "Your question is on its way to {headteacher}, with your name so they can reply to you. "
     "Please hold off posting until you've heard back. If it's urgent, speak to them directly."
 )
-HEADTEACHER_NOTIFICATION = "A member of staff asked whether they may post this. My answer was: {verdict}."
+ASK_HEADTEACHER_ALREADY_SENT = (
+    "You've already sent this question to {headteacher}. They'll reply to you; if it's urgent, speak to them directly."
+)
+ASK_HEADTEACHER_NOT_YOURS = (
+    "Only the person who asked this question can send it to {headteacher}. "
+    "If you'd like to ask about it yourself, send me your own question."
+)
+ASK_HEADTEACHER_NO_ONE_SET_UP = (
+    "I can't pass questions to {headteacher} yet: nobody has set me up with who the headteacher is. "
+    "Please speak to {headteacher} directly, and hold off posting until you have."
+)
+MY_ANSWER_WAS = "My answer was"
+
+# --- The message the headteacher receives ---------------------------------------------------------------
+HEADTEACHER_QUESTION_TITLE = "A member of staff is asking you"
+HEADTEACHER_QUESTION = (
+    "A member of staff asked me whether they may post this, and pressed \"Ask the headteacher\". "
+    "Please reply to them directly."
+)
+HEADTEACHER_THEIR_QUESTION = "Their question"
+ASKED_BY = "Asked by"
+# When the person asked on another platform than the one this message goes to.
+ASKED_BY_ELSEWHERE = "{user_id} on {platform}"
 
 # --- Reports ------------------------------------------------------------------------------------------
 REPORT_OFFER_TITLE = "I'm sorry this is happening"

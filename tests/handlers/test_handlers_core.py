@@ -70,19 +70,6 @@ async def test_feedback_is_stored_without_the_askers_identity(core, database):
     assert "U1" not in repr(tuple(row)) and "D1" not in repr(tuple(row))
 
 
-async def test_ask_the_headteacher_queues_a_notification_with_question_and_verdict(core, database):
-    [reply] = await core.handle(dm("Can I post the sports day photos?"))
-    button = buttons_by_action(reply)[actions.ASK_HEADTEACHER]
-    [confirmation] = await core.handle(dm(click=ButtonClick(action_id=button.action_id, value=button.value), event_id="A2"))
-    assert confirmation.title == "Question queued for Mrs Patel"
-    async with database.transaction() as session:
-        [claimed] = await repo.claim_notifications(session=session, worker_id="test")
-    assert claimed.recipient_role == "headteacher" and claimed.kind == "ask_headteacher"
-    assert claimed.payload["question"] == "Can I post the sports day photos?"
-    assert claimed.payload["verdict"] == "not_allowed"
-    assert claimed.payload["asker"] == {"platform": "slack", "user_id": "U1", "conversation_id": "D1"}
-
-
 async def test_forged_or_stale_buttons_get_a_friendly_message_and_store_nothing(core, database):
     for click in (
         ButtonClick(action_id=actions.FEEDBACK_HELPFUL, value="garbage"),

@@ -89,6 +89,8 @@ async def test_ask_and_click_through_the_teams_emulator(emulator_available, sett
         chat, user = config["personalChat"]["id"], config["currentUser"]["id"]
         await client.listen()
 
+        async with core.database.transaction() as session:
+            await repo.assign_role(session=session, role=repo.HEADTEACHER, platform="teams", user_id=user)
         await client.post(f"/_debug/conversation/{chat}/installation", {})
         await client.post(
             f"/_conversation/v1/conversations/{chat}/messages",
@@ -106,7 +108,7 @@ async def test_ask_and_click_through_the_teams_emulator(emulator_available, sett
             {"conversation": {"id": chat}, "replyToId": answer["messageId"], "value": ask_button["data"], "from": {"id": user}},
         )
         confirmation = await client.next_message()
-        assert card_of(confirmation)["body"][0]["text"].endswith(texts.ASK_HEADTEACHER_QUEUED_TITLE.format(headteacher="Mrs Patel"))
+        assert card_of(confirmation)["body"][0]["text"].endswith(texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher="Mrs Patel"))
 
         helpful = next(action for action in card["actions"] if action["title"] == texts.HELPFUL_BUTTON)
         async with bot.session.post(

@@ -64,7 +64,13 @@ async def test_question_gets_an_adaptive_card_with_verdict_and_quoted_clauses(bo
     assert json.loads(ask_button["data"]["value"])["question"] == QUESTION
 
 
+async def assign_headteacher(core, user_id: str = "29:headteacher") -> None:
+    async with core.database.transaction() as session:
+        await repo.assign_role(session=session, role=repo.HEADTEACHER, platform="teams", user_id=user_id)
+
+
 async def test_action_submit_click_reaches_the_headteacher_flow(bot, connector, activity, core):
+    await assign_headteacher(core)
     answer = await ask(bot, connector, activity)
     button = action_titled(answer.card, texts.ASK_HEADTEACHER_BUTTON)
 
@@ -74,14 +80,18 @@ async def test_action_submit_click_reaches_the_headteacher_flow(bot, connector, 
 
     assert response.status == 202
     confirmation = (await connector.wait_for(before + 1))[before]
-    assert texts.ASK_HEADTEACHER_QUEUED_TITLE.format(headteacher="Mrs Patel") in " ".join(card_texts(confirmation.card))
+    # The answer card is updated in place, so its button is gone.
+    assert confirmation.method == "PUT" and confirmation.path.endswith("/activities/connector-activity-1")
+    assert texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher="Mrs Patel") in " ".join(card_texts(confirmation.card))
+    assert "actions" not in confirmation.card
     async with core.database.transaction() as session:
         queued = await repo.claim_notifications(session=session, worker_id="test")
-    assert [(n.kind, n.recipient_role, n.payload["question"]) for n in queued] == [("ask_headteacher", "headteacher", QUESTION)]
-    assert queued[0].payload["asker"]["user_id"] == "user-id-0"
+    assert [(n.kind, n.recipient_role, n.payload["question"]) for n in queued] == [("escalation_opened", "headteacher", QUESTION)]
+    assert queued[0].payload["requester_user_id"] == "user-id-0"
 
 
-async def test_action_execute_click_is_answered_with_an_invoke_response(bot, connector, activity):
+async def test_action_execute_click_is_answered_with_an_invoke_response(bot, connector, activity, core):
+    await assign_headteacher(core)
     answer = await ask(bot, connector, activity)
     button = action_titled(answer.card, texts.ASK_HEADTEACHER_BUTTON)
 
@@ -97,10 +107,11 @@ async def test_action_execute_click_is_answered_with_an_invoke_response(bot, con
     assert response.status == 200
     body = await response.json()
     assert body["statusCode"] == 200
-    assert body["type"] == "application/vnd.microsoft.activity.message"
-    assert "Mrs Patel" in body["value"]
-    confirmation = (await connector.wait_for(before + 1))[before]
-    assert texts.ASK_HEADTEACHER_QUEUED_TITLE.format(headteacher="Mrs Patel") in " ".join(card_texts(confirmation.card))
+    # Teams swaps the clicked card for the confirmation, without its buttons.
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher="Mrs Patel") in " ".join(card_texts(body["value"]))
+    assert "actions" not in body["value"]
+    assert len(connector.calls) == before
 
 
 async def test_the_same_activity_delivered_twice_is_answered_once(bot, connector, activity):
