@@ -68,7 +68,10 @@ def read_key_file(path: Path) -> str | None:
 
 def create_key_file(path: Path) -> str:
     """Write a new key to `path` with mode 0600; if another process won the race, use its key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        # The folder also holds the database (user ids, the audit trail): the bot's user only.
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(path.parent, 0o700)  # mkdir's mode is filtered through the umask
     encoded = generate_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -8,7 +8,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
+import os
+import random
+import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +24,7 @@ from sqlalchemy import event, text
 from sqlmodel import select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +44,14 @@ KEY_CHECK_PLAINTEXT = "policybot encryption key check"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 KEY_CHECK_LOCK = 7_165_302
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The folder and file hold user ids, conversation references and the audit trail: the bot's user only.
+DATA_DIR_MODE = 0o700
+DATA_FILE_MODE = 0o600
+# Set-up (WAL switch, migrations, key check) retried this many times when SQLite still reports "locked".
+SETUP_ATTEMPTS = 5
+SETUP_RETRY_BASE_SECONDS = 0.2
+# Between "://" and the last "@" of the address: a password may itself hold "/" or "@".
+_USERINFO = re.compile(r"://[^\s]*@")
 
 
 class Database:
@@ -60,13 +74,11 @@ class Database:
         engine = create_engine(settings.database_url)
         shown = describe_url(settings.database_url)
         try:
-            if migrate:
-                await _upgrade_to_head(engine)
-            cipher = await _load_cipher(engine, settings)
+            cipher = await _set_up(engine, settings, migrate=migrate)
         except EncryptionKeyError:
             await engine.dispose()
             raise
-        except (SQLAlchemyError, OSError, ValueError) as error:
+        except (SQLAlchemyError, sqlite3.Error, OSError, ValueError) as error:
             await engine.dispose()
             raise DatabaseOpenError(f"Cannot open the database {shown}: {_one_line(error)}") from error
         except Exception as error:  # alembic and drivers raise their own types; the message is what matters
@@ -88,35 +100,35 @@ class Database:
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    try:
-        url = make_url(database_url)
-    except ArgumentError:
-        raise DatabaseOpenError(f"DATABASE_URL is not a valid database address: {database_url!r}") from None
+    # hide_parameters: a failing statement's message must not carry user ids or conversation ids into logs.
+    url = _parse_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
     if url.get_backend_name() in ("postgresql", "postgres"):  # hosting providers often hand out postgres://
         if url.get_driver_name() != "asyncpg":
             url = url.set(drivername="postgresql+asyncpg")
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise DatabaseOpenError(f"DATABASE_URL must be a sqlite+aiosqlite:// or postgresql+asyncpg:// address, not {url.drivername}://")
 
 
 def _create_sqlite_engine(url: URL) -> AsyncEngine:
     if url.get_driver_name() != "aiosqlite":
         url = url.set(drivername="sqlite+aiosqlite")
-    if url.database and url.database != ":memory:":
+    path = sqlite_file(url)
+    if path is not None:
         try:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(path)
         except OSError as error:
-            raise DatabaseOpenError(f"Cannot create the folder for the database {url.database}: {error.strerror}") from None
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            raise DatabaseOpenError(f"Cannot create the database {path}: {error.strerror}") from None
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
         # Take transactions into our own hands (see _begin_immediate); then set the pragmas.
+        # WAL is switched on once, by the first process, under the set-up lock (see _set_up): the switch
+        # needs an exclusive lock and fails with "database is locked" when processes race for it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA secure_delete=ON")  # deleted reports are overwritten, not left in free pages
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -131,6 +143,84 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite address, or None for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the folder (0700) and an empty database file (0600) unless they exist: SQLite would create
+    the file with the umask's mode, typically readable by every user of the machine. An empty file is a
+    valid empty database; SQLite gives its -wal and -shm files the same mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=DATA_DIR_MODE, exist_ok=True)
+        os.chmod(path.parent, DATA_DIR_MODE)  # mkdir's mode is filtered through the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DATA_FILE_MODE))
+    except FileExistsError:
+        pass
+
+
+async def _set_up(engine: AsyncEngine, settings: Settings, *, migrate: bool) -> crypto.Cipher:
+    """First-run set-up, serialised across processes: WAL, migrations, the key check.
+
+    PostgreSQL serialises with advisory locks (env.py, _load_cipher). SQLite cannot queue the WAL switch
+    (it needs an exclusive lock and fails at once when contended), so processes take turns with an flock
+    on a lock file beside the database, and "database is locked" is still retried with backoff (e.g. a
+    process of an older version, or a backup tool, holding the file)."""
+    path = sqlite_file(engine.url)
+    for attempt in range(1, SETUP_ATTEMPTS + 1):
+        try:
+            if path is None:
+                return await _migrate_and_check_key(engine, settings, migrate=migrate)
+            async with _file_lock(path.with_name(path.name + ".lock")):
+                await _switch_to_wal(engine)
+                return await _migrate_and_check_key(engine, settings, migrate=migrate)
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if attempt == SETUP_ATTEMPTS or not _is_busy(error):
+                raise
+            delay = SETUP_RETRY_BASE_SECONDS * 2 ** (attempt - 1) * (1 + random.random())
+            log.info("database busy during set-up (attempt %d of %d); retrying in %.1f s", attempt, SETUP_ATTEMPTS, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _migrate_and_check_key(engine: AsyncEngine, settings: Settings, *, migrate: bool) -> crypto.Cipher:
+    if migrate:
+        await _upgrade_to_head(engine)
+    return await _load_cipher(engine, settings)
+
+
+async def _switch_to_wal(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        cursor = await raw.driver_connection.execute("PRAGMA journal_mode=WAL")
+        await cursor.close()
+
+
+@asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive flock on `path` (created 0600), waited for in a thread so the event loop runs on."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, DATA_FILE_MODE)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _is_busy(error: Exception) -> bool:
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    message = str(error).lower()
+    return "database is locked" in message or "database is busy" in message or "database table is locked" in message
 
 
 def alembic_config():
@@ -199,14 +289,30 @@ async def _load_cipher(engine: AsyncEngine, settings: Settings) -> crypto.Cipher
 def describe_url(database_url: str) -> str:
     """The address without its password, fit for messages and logs."""
     try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(database_url)
+        # Masked as well: an unescaped "@" or "/" in a password makes the parser take part of it for the host.
+        return mask_password(make_url(database_url).render_as_string(hide_password=True))
+    except (ArgumentError, ValueError):
+        return repr(mask_password(database_url))
+
+
+def mask_password(text: str) -> str:
+    """`text` with the user-and-password part of any address in it (between `://` and `@`) masked."""
+    return _USERINFO.sub("://***@", text)
+
+
+def _parse_url(database_url: str) -> URL:
+    try:
+        return make_url(database_url)
+    except (ArgumentError, ValueError) as error:  # a port that is not a number is a ValueError
+        reason = _one_line(error)
+        raise DatabaseOpenError(
+            mask_password(f"DATABASE_URL is not a valid database address: {database_url!r} ({reason})")
+        ) from None
 
 
 def _one_line(error: BaseException) -> str:
     if isinstance(error, DBAPIError) and error.orig is not None:
         error = error.orig
-    text = str(error).strip().splitlines()
+    text = mask_password(str(error)).strip().splitlines()
     message = text[0] if text else type(error).__name__
     return message.removeprefix("(sqlite3.OperationalError) ")

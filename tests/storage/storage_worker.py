@@ -3,9 +3,10 @@
     python storage_worker.py claim-events DATABASE_URL KEY_FILE START_AT OUTPUT EVENT_ID...
     python storage_worker.py deliver DATABASE_URL KEY_FILE START_AT OUTPUT
     python storage_worker.py claim-and-crash DATABASE_URL KEY_FILE OUTPUT
-    python storage_worker.py open DATABASE_URL KEY_FILE START_AT
+    python storage_worker.py open DATABASE_URL KEY_FILE BARRIER_DIR
 
-START_AT is a time.time() value to wait for, so that every process starts at the same moment.
+START_AT is a time.time() value to wait for, so that every process starts at the same moment. BARRIER_DIR
+is a tighter start: each process, once imported, writes a file there and spins until the test writes `go`.
 """
 
 from __future__ import annotations
@@ -74,8 +75,19 @@ async def claim_and_crash(url: str, key_file: str, output: str) -> None:
     os._exit(17)  # dies before delivering: no cleanup, no mark_delivered, no close
 
 
-async def open_fresh(url: str, key_file: str, start_at: float) -> None:
-    _wait_until(start_at)
+def _wait_for_go(barrier_dir: str) -> None:
+    barrier = Path(barrier_dir)
+    (barrier / f"ready-{os.getpid()}").touch()
+    go = barrier / "go"
+    deadline = time.monotonic() + 120
+    while not go.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the test never said go")
+        time.sleep(0.0005)
+
+
+async def open_fresh(url: str, key_file: str, barrier_dir: str) -> None:
+    _wait_for_go(barrier_dir)
     db = await _open(url, key_file)
     async with db.transaction() as session:
         await repo.create_case(session=session, text="first day")
@@ -94,8 +106,8 @@ def main(argv: list[str]) -> None:
         (output,) = rest
         asyncio.run(claim_and_crash(url, key_file, output))
     elif command == "open":
-        (start_at,) = rest
-        asyncio.run(open_fresh(url, key_file, float(start_at)))
+        (barrier_dir,) = rest
+        asyncio.run(open_fresh(url, key_file, barrier_dir))
     else:
         raise SystemExit(f"unknown command {command}")
 
