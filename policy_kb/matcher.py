@@ -11,6 +11,7 @@ from policy_kb.knowledge import Concept, Knowledge, Situation
 from policy_kb.text import fold, tokens, within_distance, WORD
 
 NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "nor", "neither", "noone"}
+NOT_NEGATING_NEXT = {"know", "think", "sure", "mind", "idea"}
 NEGATION_REACH = 5  # how many words before a term a negator still applies to it
 # "nothing about pupils or the school": a negation carries over "or" and "nor" this far.
 LISTED_NEGATION_REACH = 8
@@ -166,12 +167,19 @@ def _expand_text_speak(words: list[str]) -> list[str]:
     return expanded
 
 
+def _idiom(words: list[str], i: int) -> bool:
+    """ "I don't know", "not sure": a negator that negates the speaker's knowledge, not what follows."""
+    return i + 1 < len(words) and words[i + 1] in NOT_NEGATING_NEXT
+
+
 def _negated(raw_words: list[str], clause_of: list[int], start: int) -> bool:
     first = max(0, start - LISTED_NEGATION_REACH)
     while first < start and clause_of[first] != clause_of[start]:
         first += 1
     before = raw_words[first:start]
-    nearest = next((i for i in range(len(before) - 1, -1, -1) if before[i] in NEGATORS), None)
+    nearest = next(
+        (i for i in range(len(before) - 1, -1, -1) if before[i] in NEGATORS and not _idiom(before, i)), None
+    )
     if nearest is None:
         return False
     return len(before) - nearest <= NEGATION_REACH or any(w in {"or", "nor"} for w in before[nearest:])
