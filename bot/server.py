@@ -140,12 +140,15 @@ class OutboxWorker:
 
     async def stop(self) -> None:
         self._core.wake_outbox = None
-        if self._task is not None:
-            # A delivery cut short here is not confirmed: its lease runs out and it is sent again.
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        # A delivery cut short here is not confirmed: its lease runs out and it is sent again. Cancelled
+        # until it ends: on Python 3.11 asyncio.wait_for (around each send) loses a cancellation that
+        # arrives as the send finishes.
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("the outbox worker had stopped with an error", exc_info=task.exception())
         for sender in self.senders.values():
             with contextlib.suppress(Exception):
                 await sender.close()

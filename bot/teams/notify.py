@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, ConversationReference
 from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 
 from bot.config import Settings
 from bot.teams import cards
@@ -77,10 +78,13 @@ class TeamsNotifier:
         async def send(turn_context: TurnContext) -> None:
             await turn_context.send_activity(activity)
 
+        adapter = self._connection.adapter
         try:
-            await self._connection.adapter.continue_conversation(self._app_id, continuation, send)
-        except TeamsDeliveryError:
-            raise
+            if self._connection.authenticated:
+                await adapter.continue_conversation(self._app_id, continuation, send)
+            else:
+                # Local mode (the emulator): no app id, so no token to fetch; anonymous like the turns are.
+                await adapter.continue_conversation_with_claims(ClaimsIdentity({}, authentication_type="Anonymous"), continuation, send)
         except Exception as error:
             # The type and status only: an HTTP error's text can echo the request, which holds the message.
             status = getattr(error, "status", None)
