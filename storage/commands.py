@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     export.set_defaults(handler=_run(_audit_export))
 
-    purge = subparsers.add_parser("purge", help="delete closed cases older than the retention period, and report what was removed")
+    purge = subparsers.add_parser(
+        "purge", help="delete closed cases and undelivered notifications older than the retention period, and report what was removed"
+    )
     purge.add_argument("--days", type=_positive_int, metavar="N", help="retention in days (default: RETENTION_DAYS)")
     purge.set_defaults(handler=_run(_purge))
 
@@ -133,8 +135,10 @@ async def _purge(db, settings, args) -> int:
         "cases": "closed cases deleted",
         "case_messages": "case messages deleted",
         "escalations": "case escalations deleted",
+        "case_notifications": "notifications about those cases deleted",
         "audit_details_cleared": "audit event details cleared",
         "notifications": "delivered notifications deleted",
+        "expired_notifications": "undelivered notifications given up",
         "processed_events": "processed-event records deleted",
     }
     for name, label in labels.items():

@@ -3,8 +3,9 @@
 Privacy rules the schema itself enforces:
 - `ReportCase` and `CaseMessage` have no column that could hold a platform user id, a name, a DM channel,
   a team id or a message timestamp: only the day a case was opened or a message sent.
-- Report texts, follow-up messages, escalated questions, removal descriptions and notification payloads are
-  stored encrypted (`*_encrypted` columns, see `storage.crypto`).
+- Report texts, follow-up messages, escalated questions, staff notes, removal descriptions and notification
+  payloads are stored encrypted (`*_encrypted` columns, see `storage.crypto`). Audit details never hold
+  free text that staff or reporters typed: they say that a note exists, not what it says.
 - Processed events are stored as keyed digests, not as the platform's event ids.
 """
 
@@ -114,6 +115,8 @@ class Notification(NotificationBase, table=True):
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_status_next_attempt", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    # The anonymous case the payload is about (it may carry the report's text): deleted with the case.
+    case_id: int | None = Field(default=None, foreign_key="report_case.id", ondelete="CASCADE", index=True)
     payload_encrypted: str = Field(sa_type=Text)
     next_attempt_at: datetime
     claimed_by: str | None = Field(default=None, max_length=100)
@@ -142,6 +145,8 @@ class ReportCase(ReportCaseBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     secret_hash: str = Field(max_length=200)
     text_encrypted: str = Field(sa_type=Text)
+    # What staff wrote when closing the case, for staff only (the reporter does not see it).
+    close_note_encrypted: str | None = Field(default=None, sa_type=Text)
     failed_attempts: int = 0
     locked_until: datetime | None = None
 

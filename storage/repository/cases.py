@@ -34,6 +34,7 @@ OPEN = "open"
 CLOSED = "closed"
 TEXT_PURPOSE = "report_case.text"
 MESSAGE_PURPOSE = "case_message.text"
+CLOSE_NOTE_PURPOSE = "report_case.close_note"
 # Wrong secrets allowed before the case locks; each further one doubles the lock, up to a day.
 FREE_ATTEMPTS = 5
 LOCKOUT_BASE = timedelta(minutes=1)
@@ -53,6 +54,8 @@ class CaseView:
     case: ReportCasePublic
     text: str
     messages: list[CaseMessagePublic]
+    # What staff wrote when closing the case: for staff; a flow showing the case to its reporter leaves it out.
+    close_note: str | None = None
 
 
 async def create_case(
@@ -84,6 +87,7 @@ async def create_case(
             recipient_role=role,
             kind="case_opened",
             payload={"case_code": code, "text": text, "about_headteacher": about_headteacher, "safeguarding": safeguarding},
+            case_id=case.id,
         )
     add_audit(
         session, actor=ANONYMOUS_REPORTER, action="case.opened", subject_type="case", subject_id=case.id,
@@ -107,7 +111,8 @@ async def add_reporter_message(*, session: AsyncSession, code: str, secret: str,
     _ensure_open(case)
     await _add_message(session, case, author="reporter", author_role=None, text=text)
     await enqueue_notification(
-        session=session, recipient_role=case.routed_to_role, kind="case_message", payload={"case_code": case.code, "text": text}
+        session=session, recipient_role=case.routed_to_role, kind="case_message", payload={"case_code": case.code, "text": text},
+        case_id=case.id,
     )
     add_audit(session, actor=ANONYMOUS_REPORTER, action="case.reporter_message", subject_type="case", subject_id=case.id)
     return await _view(session, case)
@@ -130,15 +135,19 @@ async def add_staff_reply(*, session: AsyncSession, code: str, text: str, actor:
 
 
 async def close_case(*, session: AsyncSession, code: str, actor: Actor, note: str = "") -> ReportCasePublic:
+    """Close the case. The note is stored encrypted with the case (see `CaseView.close_note`); the audit
+    trail records only that there is one."""
     check_length(note, what="note")
     case = await _required_case(session, code)
     if case.status != CLOSED:
         case.status = CLOSED
         case.closed_on = today()
+        if note:
+            case.close_note_encrypted = cipher_of(session).encrypt(note, purpose=CLOSE_NOTE_PURPOSE)
         session.add(case)
         add_audit(
             session, actor=actor, action="case.closed", subject_type="case", subject_id=case.id,
-            detail=f"case {case.code} closed" + (f": {note}" if note else ""),
+            detail=f"case {case.code} closed" + (" with a note" if note else ""),
         )
     return ReportCasePublic.model_validate(case)
 
@@ -221,6 +230,10 @@ async def _view(session: AsyncSession, case: ReportCase) -> CaseView:
         CaseMessagePublic.model_validate(message, update={"text": cipher.decrypt(message.text_encrypted, purpose=MESSAGE_PURPOSE)})
         for message in found.all()
     ]
+    note = case.close_note_encrypted
     return CaseView(
-        case=ReportCasePublic.model_validate(case), text=cipher.decrypt(case.text_encrypted, purpose=TEXT_PURPOSE), messages=messages
+        case=ReportCasePublic.model_validate(case),
+        text=cipher.decrypt(case.text_encrypted, purpose=TEXT_PURPOSE),
+        messages=messages,
+        close_note=None if note is None else cipher.decrypt(note, purpose=CLOSE_NOTE_PURPOSE),
     )

@@ -88,10 +88,12 @@ async def escalate_case(*, session: AsyncSession, code: str, to_role: str, actor
             "note": note,
             "from_role": actor.role,
         },
+        case_id=case.id,
     )
+    # The note itself is stored encrypted (question_encrypted); the audit trail only says there is one.
     add_audit(
         session, actor=actor, action="case.escalated", subject_type="case", subject_id=case.id,
-        detail=f"case {case.code} passed to {to_role}" + (f": {note}" if note else ""),
+        detail=f"case {case.code} passed to {to_role}" + (" with a note" if note else ""),
     )
     return _public(session, escalation)
 

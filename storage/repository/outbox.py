@@ -50,10 +50,12 @@ async def enqueue_notification(
     recipient_role: str | None = None,
     recipient_platform: str | None = None,
     recipient_user_id: str | None = None,
+    case_id: int | None = None,
 ) -> int:
     """Queue a notification to a role (e.g. "headteacher") or to one person; returns its id.
 
-    The payload is stored encrypted: it may carry a report's text."""
+    The payload is stored encrypted: it may carry a report's text. Pass the anonymous case it is about as
+    `case_id`, so that it is deleted with the case."""
     if recipient_role is None and recipient_user_id is None:
         raise ValueError("a notification needs a recipient_role or a recipient_user_id")
     if recipient_user_id is not None and recipient_platform is None:
@@ -66,6 +68,7 @@ async def enqueue_notification(
         recipient_platform=recipient_platform,
         recipient_user_id=recipient_user_id,
         kind=kind,
+        case_id=case_id,
         payload_encrypted=cipher_of(session).encrypt(payload_json, purpose=PAYLOAD_PURPOSE),
         created_at=now,
         next_attempt_at=now,

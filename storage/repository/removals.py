@@ -81,9 +81,10 @@ async def decide_removal_request(
         kind="removal_decided",
         payload={"request_id": request.id, "status": status, "note": note, "decider_role": actor.role, "description": public.description},
     )
+    # The note itself is stored encrypted (decision_note_encrypted); the audit trail only says there is one.
     add_audit(
         session, actor=actor, action=f"removal_request.{status}", subject_type="removal_request", subject_id=request.id,
-        detail=note or None,
+        detail="with a note" if note else None,
     )
     return public
 

@@ -1,6 +1,7 @@
 """Retention: closed cases older than the configured number of days are deleted with their messages,
-escalations and the detail text of their audit events; delivered notifications and processed-event
-digests are kept only as long as they are useful."""
+escalations, notifications and the detail text of their audit events; removal requests' audit details are
+cleared after the same time; notifications still pending after it are given up; delivered notifications
+and processed-event digests are kept only as long as they are useful."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEvent, CaseMessage, Escalation, Notification, ProcessedEvent, ReportCase
 from storage.repository._common import SYSTEM, add_audit, today, utcnow
-from storage.repository.outbox import DELIVERED
+from storage.repository.outbox import DELIVERED, PENDING
 
 # Platforms re-deliver an event within minutes; a week is ample to catch duplicates.
 PROCESSED_EVENT_DAYS = 7
@@ -26,8 +27,10 @@ class PurgeReport:
     cases: int = 0
     case_messages: int = 0
     escalations: int = 0
+    case_notifications: int = 0
     audit_details_cleared: int = 0
     notifications: int = 0
+    expired_notifications: int = 0
     processed_events: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -42,10 +45,12 @@ async def purge_expired(*, session: AsyncSession, retention_days: int) -> PurgeR
     case_ids = list(
         (await session.exec(select(ReportCase.id).where(ReportCase.status == "closed", col(ReportCase.closed_on) < cutoff_day))).all()
     )
-    messages = escalations = details = cases = 0
+    messages = escalations = details = cases = case_notifications = 0
     if case_ids:
         subject_ids = [str(case_id) for case_id in case_ids]
         messages = await _rowcount(session, delete(CaseMessage).where(col(CaseMessage.case_id).in_(case_ids)))
+        # Their payloads hold the report's text. (ON DELETE CASCADE would remove them too; counted here.)
+        case_notifications = await _rowcount(session, delete(Notification).where(col(Notification.case_id).in_(case_ids)))
         escalation_ids = list((await session.exec(select(Escalation.id).where(col(Escalation.case_id).in_(case_ids)))).all())
         escalations = await _rowcount(session, delete(Escalation).where(col(Escalation.case_id).in_(case_ids)))
         details = await _rowcount(
@@ -59,6 +64,23 @@ async def purge_expired(*, session: AsyncSession, retention_days: int) -> PurgeR
             .values(detail=None),
         )
         cases = await _rowcount(session, delete(ReportCase).where(col(ReportCase.id).in_(case_ids)))
+    # Older versions wrote staff notes into removal decisions' audit details: cleared after the retention period.
+    details += await _rowcount(
+        session,
+        update(AuditEvent)
+        .where(
+            col(AuditEvent.detail).is_not(None),
+            AuditEvent.subject_type == "removal_request",
+            AuditEvent.occurred_at < now - timedelta(days=retention_days),
+        )
+        .values(detail=None),
+    )
+    # Undeliverable for the whole retention period (no role holder, a platform gone): given up. These include
+    # notifications queued before they were linked to their case, which may carry a report's text.
+    expired = await _rowcount(
+        session,
+        delete(Notification).where(Notification.status == PENDING, Notification.created_at < now - timedelta(days=retention_days)),
+    )
     notification_cutoff = now - timedelta(days=min(DELIVERED_NOTIFICATION_DAYS, retention_days))
     notifications = await _rowcount(
         session, delete(Notification).where(Notification.status == DELIVERED, col(Notification.delivered_at) < notification_cutoff)
@@ -67,8 +89,8 @@ async def purge_expired(*, session: AsyncSession, retention_days: int) -> PurgeR
         session, delete(ProcessedEvent).where(ProcessedEvent.processed_at < now - timedelta(days=PROCESSED_EVENT_DAYS))
     )
     report = PurgeReport(
-        cases=cases, case_messages=messages, escalations=escalations, audit_details_cleared=details,
-        notifications=notifications, processed_events=processed,
+        cases=cases, case_messages=messages, escalations=escalations, case_notifications=case_notifications,
+        audit_details_cleared=details, notifications=notifications, expired_notifications=expired, processed_events=processed,
     )
     if any(report.as_dict().values()):
         summary = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in report.as_dict().items() if count)

@@ -167,7 +167,7 @@ def test_the_case_table_has_no_column_that_could_identify_the_reporter():
     columns = set(ReportCase.__table__.columns.keys())
     assert columns == {
         "id", "code", "secret_hash", "text_encrypted", "status", "about_headteacher", "routed_to_role",
-        "opened_on", "closed_on", "failed_attempts", "locked_until",
+        "opened_on", "closed_on", "failed_attempts", "locked_until", "close_note_encrypted",
     }
     from storage.models import CaseMessage
 

@@ -43,7 +43,12 @@ def _seed(settings, action):
 
 def test_db_upgrade_reports_the_revision(configured, capsys):
     assert main(["db", "upgrade"]) == 0
-    assert "is up to date (revision 0001)" in capsys.readouterr().out
+    from alembic.script import ScriptDirectory
+
+    from storage.database import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"is up to date (revision {head})" in capsys.readouterr().out
 
 
 def test_audit_export_to_stdout_and_to_a_file(configured, capsys, tmp_path):
@@ -70,6 +75,7 @@ def test_purge_prints_what_it_removed(configured, capsys):
     assert main(["purge", "--days", "30"]) == 0
     out = capsys.readouterr().out
     assert "1  closed cases deleted" in out and "1  case messages deleted" in out and "audit event details cleared" in out
+    assert "2  notifications about those cases deleted" in out and "undelivered notifications given up" in out
     assert _seed(configured, lambda session: repo.get_case(session=session, code=code)) is None
 
 

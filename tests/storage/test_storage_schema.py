@@ -152,3 +152,28 @@ async def test_a_database_from_a_newer_version_is_refused(settings):
     await database.close()
     with pytest.raises(DatabaseOpenError, match="ffff_from_the_future"):
         await Database.open(settings=settings)
+
+
+async def test_moving_between_revisions_keeps_every_case_message_and_notification(db):
+    """0002 links notifications to cases and adds the close note; on SQLite neither step may copy the case
+    table, whose old copy's DROP would cascade to every message and escalation."""
+    async with db.transaction() as session:
+        new = await repo.create_case(session=session, text="a report")
+        await repo.add_reporter_message(session=session, code=new.code, secret=new.secret, text="a follow-up")
+        await repo.escalate_case(session=session, code=new.code, to_role="safeguarding_lead", actor=repo.SYSTEM, note="a note")
+
+    def down_and_up(connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+        command.upgrade(config, "head")
+
+    async with db.engine.connect() as connection:
+        await connection.run_sync(down_and_up)
+        await connection.commit()
+    async with db.engine.connect() as connection:
+        counts = {
+            table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            for table in ("report_case", "case_message", "escalation", "notification")
+        }
+    assert counts == {"report_case": 1, "case_message": 1, "escalation": 1, "notification": 3}
