@@ -19,7 +19,6 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 LOCAL_HOST = "127.0.0.1"
 # How often the outbox worker looks for due notifications (retries included) when nothing woke it.
 OUTBOX_POLL_SECONDS = 3.0
-EMULATOR_LOG = Path("./data/teams-emulator.log")
 
 
 class ConfigurationError(Exception):
@@ -178,11 +176,16 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         outbox.start()
         if plan.slack and settings.slack_app_token:
             # Socket Mode: Slack connects out from here, so no public URL is needed (closed on cleanup).
-            await app[SLACK_KEY].start_socket_mode()
+            from bot.slack.app import SlackSettingsError
+
+            try:
+                await app[SLACK_KEY].start_socket_mode()
+            except SlackSettingsError as error:
+                raise ConfigurationError(str(error)) from None
         address = f"http://{plan.host}:{plan.port}"
         _say(f"policybot is listening on {address} ({', '.join(plan.platforms)}); GET {address}/healthz")
         if plan.local_mode:
-            _say("Local mode: no Slack or Teams credentials, so Teams requests are not authenticated and only this machine is served.")
+            _say("Local mode: no Slack or Teams credentials, so Teams requests are not authenticated; the bot answers on this machine only.")
             if with_emulator:
                 emulator = await _start_emulator(settings=settings, port=plan.port)
                 if emulator is not None:
@@ -204,11 +207,13 @@ async def _start_emulator(*, settings: Settings, port: int):
 
     endpoint = f"http://{LOCAL_HOST}:{port}/api/messages"
     try:
-        emulator = await Emulator.start(endpoint=endpoint, port=settings.teams_emulator_port, log_file=EMULATOR_LOG)
+        emulator = await Emulator.start(endpoint=endpoint, port=settings.teams_emulator_port)
     except EmulatorUnavailable as reason:
         _say(f"Not starting the Teams emulator: {reason}. The bot still answers at {endpoint}.")
         return None
     _say(f"Teams emulator ready: open {emulator.url} in your browser to chat with policybot. Press Ctrl+C to stop.")
+    # Microsoft's emulator has no option to listen on loopback only: say so rather than imply it.
+    _say("Note: the emulator itself listens on every network interface of this machine while it runs.")
     return emulator
 
 

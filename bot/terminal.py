@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import sys
 import textwrap
 import uuid
 

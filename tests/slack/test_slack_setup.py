@@ -60,3 +60,54 @@ async def test_a_wrong_app_token_is_one_clear_error_not_endless_retries(core, tm
     finally:
         await slack.close()
         await runner.cleanup()
+
+
+def test_serve_turns_a_wrong_app_token_into_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    import threading
+    from aiohttp import web
+
+    from bot.cli import main
+
+    loop_ready = threading.Event()
+    state = {}
+
+    def fake_slack() -> None:
+        import asyncio
+
+        async def refuse(request):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+
+        async def run():
+            app = web.Application()
+            app.router.add_post("/api/{method}", refuse)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            state["port"] = site._server.sockets[0].getsockname()[1]
+            state["stop"] = asyncio.Event()
+            loop_ready.set()
+            await state["stop"].wait()
+            await runner.cleanup()
+
+        state["loop"] = asyncio.new_event_loop()
+        state["loop"].run_until_complete(run())
+
+    thread = threading.Thread(target=fake_slack, daemon=True)
+    thread.start()
+    loop_ready.wait(10)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-wrong")
+    monkeypatch.setenv("SLACK_API_URL", f"http://127.0.0.1:{state['port']}/api/")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("PORT", str(probe.getsockname()[1]))
+    try:
+        assert main(["serve", "--no-emulator"]) == 2
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(10)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("policybot: Slack refused SLACK_APP_TOKEN (invalid_auth)")
