@@ -2,9 +2,12 @@
 on PostgreSQL, each beside a bare-driver baseline (aiosqlite / asyncpg writing rows of the same size)
 measured in the same run.
 
-PostgreSQL runs when POLICYBOT_TEST_POSTGRES_URL (or POLICYBOT_BENCH_POSTGRES_URL) names a server, or when one
-answers on 127.0.0.1:5432; otherwise it is reported as skipped. Everything is written to a temporary
-directory or a temporary database, never to ./data.
+PostgreSQL runs on the server POLICYBOT_TEST_POSTGRES_URL (or POLICYBOT_BENCH_POSTGRES_URL) names; without
+one, on a throwaway cluster started on 127.0.0.1 for the run and stopped after it, when the PostgreSQL
+server programs are installed (initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin; as root, run as
+the postgres user, as .ci/run does); failing that, on a server answering on 127.0.0.1:5432. Otherwise it is
+reported as skipped. Everything is written to a temporary directory or a temporary database, never to
+./data.
 
 A report costs one scrypt hash of its secret (about 16 MB and tens of milliseconds, on purpose: it is what
 makes stolen hashes useless); the "scrypt alone" line shows that floor."""
@@ -12,12 +15,18 @@ makes stolen hashes useless); the "scrypt alone" line shows that floor."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import pwd
 import secrets
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,17 +188,84 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _postgres_server() -> tuple[str | None, str]:
-    """A server URL and where it came from, or None and why not."""
+def _postgres_bin_dir() -> Path | None:
+    """Where initdb and pg_ctl are: on PATH, or (Debian) the newest /usr/lib/postgresql/*/bin."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb and pg_ctl:
+        return Path(initdb).resolve().parent
+    candidates = [path for path in Path("/usr/lib/postgresql").glob("*/bin") if (path / "initdb").exists() and (path / "pg_ctl").exists()]
+    candidates.sort(key=lambda path: [int(part) if part.isdigit() else 0 for part in path.parent.name.split(".")])
+    return candidates[-1] if candidates else None
+
+
+@contextlib.contextmanager
+def _throwaway_cluster(bin_dir: Path) -> Iterator[str]:
+    """A PostgreSQL cluster on 127.0.0.1 and a free port, in a temporary folder, stopped and removed on exit.
+    PostgreSQL refuses to run as root: as root it runs as the postgres user (or nobody), like .ci/run."""
+    prefix: list[str] = []
+    user = pwd.getpwuid(os.getuid()).pw_name
+    if os.getuid() == 0:
+        user = "postgres" if _user_exists("postgres") else "nobody"
+        prefix = ["runuser", "-u", user, "--"]
+    folder = Path(tempfile.mkdtemp(prefix="policybot-bench-pg-"))
+    data = folder / "data"
+    started = False
+    try:
+        folder.chmod(0o700)
+        if os.getuid() == 0:
+            shutil.chown(folder, user=user)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        subprocess.run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "policybot", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True, text=True,
+        )
+        # Durability off for a throwaway cluster, as in .ci/run: the figures compare like with like.
+        options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t", "60", "-o", options, "start"],
+            check=True, capture_output=True, text=True,
+        )
+        started = True
+        yield f"postgresql+asyncpg://policybot@127.0.0.1:{port}/postgres"
+    finally:
+        if started:
+            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+async def _postgres_server(stack: contextlib.ExitStack) -> tuple[str | None, str]:
+    """A server URL and where it came from, or None and why not. A throwaway cluster is stopped when
+    `stack` closes."""
     import asyncpg
 
     for variable in ("POLICYBOT_BENCH_POSTGRES_URL", "POLICYBOT_TEST_POSTGRES_URL"):
         if os.environ.get(variable):
             return os.environ[variable], variable
+    bin_dir = _postgres_bin_dir()
+    failure = ""
+    if bin_dir is not None:
+        try:
+            url = stack.enter_context(_throwaway_cluster(bin_dir))
+        except (OSError, subprocess.CalledProcessError) as error:
+            detail = getattr(error, "stderr", "") or str(error)
+            failure = f"; a throwaway cluster from {bin_dir} did not start: {detail.strip().splitlines()[-1] if detail.strip() else error}"
+        else:
+            return url, f"a throwaway cluster ({bin_dir.parent.name}) on {url.split('@')[1].rsplit('/', 1)[0]}"
     try:
         connection = await asyncio.wait_for(asyncpg.connect(_asyncpg_dsn(LOCAL_POSTGRES)), timeout=2)
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as error:
-        return None, f"no POLICYBOT_TEST_POSTGRES_URL and no server on 127.0.0.1:5432 ({type(error).__name__})"
+        programs = failure or "; no initdb/pg_ctl to start a throwaway cluster (apt-get install postgresql)"
+        return None, f"no POLICYBOT_TEST_POSTGRES_URL, no server on 127.0.0.1:5432 ({type(error).__name__}){programs}"
     await connection.close()
     return LOCAL_POSTGRES, "127.0.0.1:5432"
 
@@ -210,16 +286,18 @@ async def _with_temporary_database(server_url: str, action):
 
 async def run() -> None:
     results: dict[str, dict[str, dict[str, float]] | str] = {}
-    with tempfile.TemporaryDirectory(prefix="policybot-bench-") as folder:
+    postgres_source = ""
+    with tempfile.TemporaryDirectory(prefix="policybot-bench-") as folder, contextlib.ExitStack() as stack:
         folder_path = Path(folder)
         results["SQLite"] = {
             "policybot": await measure_policybot(f"sqlite+aiosqlite:///{folder_path / 'policybot.db'}", folder_path / "key"),
             "bare": await measure_bare_sqlite(folder_path / "bare.db"),
         }
-        server_url, source = await _postgres_server()
+        server_url, source = await _postgres_server(stack)
         if server_url is None:
             results["PostgreSQL"] = f"skipped: {source}"
         else:
+            postgres_source = source
             policybot = await _with_temporary_database(server_url, lambda url: measure_policybot(url, folder_path / "pg-key"))
             bare = await _with_temporary_database(server_url, measure_bare_postgres)
             results["PostgreSQL"] = {"policybot": policybot, "bare": bare}
@@ -247,6 +325,8 @@ async def run() -> None:
     for name, figures in results.items():
         if isinstance(figures, str):
             print(f"PostgreSQL {figures}")
+    if postgres_source:
+        print(f"PostgreSQL: {postgres_source}")
     print(
         "A report is one transaction: a scrypt hash of its secret, AES-GCM encryption, the case row, the outbox row "
         "and the audit event; the bare baseline inserts one row of the same size."
