@@ -54,7 +54,7 @@ class CaseView:
     case: ReportCasePublic
     text: str
     messages: list[CaseMessagePublic]
-    # What staff wrote when closing the case: for staff; a flow showing the case to its reporter leaves it out.
+    # What staff wrote when closing the case: in `get_case` (staff) only, never in the reporter's view.
     close_note: str | None = None
 
 
@@ -121,7 +121,7 @@ async def add_reporter_message(*, session: AsyncSession, code: str, secret: str,
 async def get_case(*, session: AsyncSession, code: str) -> CaseView | None:
     """The case for staff who hold the right role (the caller checks the role)."""
     case = await _case_by_code(session, code)
-    return None if case is None else await _view(session, case)
+    return None if case is None else await _view(session, case, for_staff=True)
 
 
 async def add_staff_reply(*, session: AsyncSession, code: str, text: str, actor: Actor) -> CaseMessagePublic:
@@ -223,14 +223,14 @@ async def _add_message(session: AsyncSession, case: ReportCase, *, author: str, 
     return CaseMessagePublic.model_validate(message, update={"text": text})
 
 
-async def _view(session: AsyncSession, case: ReportCase) -> CaseView:
+async def _view(session: AsyncSession, case: ReportCase, *, for_staff: bool = False) -> CaseView:
     cipher = cipher_of(session)
     found = await session.exec(select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id))
     messages = [
         CaseMessagePublic.model_validate(message, update={"text": cipher.decrypt(message.text_encrypted, purpose=MESSAGE_PURPOSE)})
         for message in found.all()
     ]
-    note = case.close_note_encrypted
+    note = case.close_note_encrypted if for_staff else None
     return CaseView(
         case=ReportCasePublic.model_validate(case),
         text=cipher.decrypt(case.text_encrypted, purpose=TEXT_PURPOSE),

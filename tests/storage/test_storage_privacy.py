@@ -191,6 +191,7 @@ async def test_staff_notes_appear_nowhere_in_plain_text(db, settings):
     async with db.transaction() as session:
         # Kept for staff, encrypted; the audit trail says only that there was a note.
         assert (await repo.get_case(session=session, code=new.code)).close_note == CLOSE_NOTE
+        assert (await repo.open_case(session=session, code=new.code, secret=new.secret)).close_note is None  # the reporter's view
         assert (await repo.get_removal_request(session=session, request_id=request.id)).decision_note == REMOVAL_NOTE
         details = {event.action: event.detail for event in await repo.list_audit_events(session=session)}
     assert details["case.closed"] == f"case {new.code} closed with a note"
