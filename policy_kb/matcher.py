@@ -10,9 +10,9 @@ from pathlib import Path
 from policy_kb.knowledge import Concept, Knowledge, Situation
 from policy_kb.text import fold, tokens, within_distance, WORD
 
-NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "nor", "neither", "noone"}
+NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "hasnt", "havent", "nor", "neither", "noone", "nowhere"}
 NOT_NEGATING_NEXT = {"know", "think", "sure", "mind", "idea"}
-NEGATION_REACH = 5  # how many words before a term a negator still applies to it
+NEGATION_REACH = 6  # how many words before a term a negator still applies to it
 # "nothing about pupils or the school": a negation carries over "or" and "nor" this far.
 LISTED_NEGATION_REACH = 8
 MIN_TYPO_LENGTH = 6  # shorter words are too often other real words ("fixed" is not "fired")
@@ -109,7 +109,8 @@ class ConceptMatcher:
             matches += [
                 (self._school_concept, position, position + 1)
                 for position, raw in enumerate(raw_words)
-                if any(part in raw for part in self._school_words)
+                # Inside a longer word only (@MissJ_AlderleyEdgePrimary): alone, it may be the village's name.
+                if any(part in raw and part != raw for part in self._school_words)
             ]
 
         found: dict[str, bool] = {}  # concept -> seen at least once un-negated

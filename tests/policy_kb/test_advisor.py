@@ -33,7 +33,7 @@ def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[st
     return verdicts / len(questions), sections / len(questions), misses
 
 
-@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl", "advisor_questions_3.jsonl", "advisor_questions_4.jsonl", "advisor_questions_5.jsonl", "advisor_questions_6.jsonl", "advisor_questions_7.jsonl", "advisor_questions_8.jsonl"])
+@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl", "advisor_questions_3.jsonl", "advisor_questions_4.jsonl", "advisor_questions_5.jsonl", "advisor_questions_6.jsonl", "advisor_questions_7.jsonl", "advisor_questions_8.jsonl", "advisor_questions_9.jsonl"])
 def test_question_sets_do_not_regress(advisor, questions_file):
     verdict_acc, section_hit3, misses = score(advisor, FIXTURES / questions_file)
     assert verdict_acc >= 0.95 and section_hit3 >= 0.95, "\n".join(misses)
