@@ -115,9 +115,10 @@ class ConceptMatcher:
 
         found: dict[str, bool] = {}  # concept -> seen at least once un-negated
         for concept, start, end in matches:
-            if any(
+            yielding = self.concepts[concept]
+            if (yielding.yields or yielding.yields_to) and any(
                 other_start <= start and end <= other_end and other_end - other_start > end - start
-                and self.concepts[concept].gives_way_to(other)
+                and yielding.gives_way_to(other)
                 for other, other_start, other_end in matches
             ):
                 continue  # "should i" inside "what should i do" is not a request for permission

@@ -33,13 +33,14 @@ async def claim_events(*, session: AsyncSession, events: list[tuple[str, str]]) 
     keys = [(platform, cipher.digest(f"{platform}\x00{event_id}")) for platform, event_id in events]
     unique = list(dict.fromkeys(keys))
     now = utcnow()
+    # One statement shape for any number of rows, so SQLAlchemy compiles it once and reuses it.
     statement = (
         insert_for(session, ProcessedEvent)
-        .values([{"platform": platform, "event_digest": digest, "processed_at": now} for platform, digest in unique])
         .on_conflict_do_nothing(index_elements=["platform", "event_digest"])
         .returning(ProcessedEvent.platform, ProcessedEvent.event_digest)
     )
-    claimed = {(row[0], row[1]) for row in (await session.exec(statement)).all()}
+    rows = [{"platform": platform, "event_digest": digest, "processed_at": now} for platform, digest in unique]
+    claimed = {(row[0], row[1]) for row in (await session.execute(statement, rows)).all()}
     results = []
     for key in keys:
         results.append(key in claimed)
