@@ -34,13 +34,14 @@ async def claim_events(*, session: AsyncSession, events: list[tuple[str, str]]) 
     unique = list(dict.fromkeys(keys))
     now = utcnow()
     # One statement shape for any number of rows, so SQLAlchemy compiles it once and reuses it.
+    table = ProcessedEvent.__table__  # the Core table: the ORM's bulk-insert machinery costs more than the insert
     statement = (
-        insert_for(session, ProcessedEvent)
+        insert_for(session, table)
         .on_conflict_do_nothing(index_elements=["platform", "event_digest"])
-        .returning(ProcessedEvent.platform, ProcessedEvent.event_digest)
+        .returning(table.c.platform, table.c.event_digest)
     )
     rows = [{"platform": platform, "event_digest": digest, "processed_at": now} for platform, digest in unique]
-    claimed = {(row[0], row[1]) for row in (await session.execute(statement, rows)).all()}
+    claimed = {(row[0], row[1]) for row in (await session.exec(statement, params=rows)).all()}
     results = []
     for key in keys:
         results.append(key in claimed)
