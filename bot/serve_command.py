@@ -4,7 +4,6 @@ Cheap to import: the server, the core and the platform SDKs load when the comman
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,25 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=serve)
 
 
-def settings_error_line(error) -> str:
-    """One line from a pydantic ValidationError: the setting's name and what is wrong with it."""
-    problems = []
-    for item in error.errors():
-        name = ".".join(str(part) for part in item.get("loc", ())).upper()
-        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
-        problems.append(f"{name}: {message}" if name else message)
-    return "invalid settings: " + "; ".join(problems)
-
-
 def serve(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+    from bot.config import settings_or_explain
 
-    from bot.config import get_settings
-
-    try:
-        settings = get_settings()
-    except ValidationError as error:
-        print(f"policybot: {settings_error_line(error)}", file=sys.stderr)
+    settings = settings_or_explain()
+    if settings is None:
         return 2
     from bot.server import run
 
