@@ -3,6 +3,7 @@ flow answers with. Nothing here knows about Slack or Teams."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,10 +27,24 @@ class ButtonClick:
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A file a person attached (a screenshot). `fetch` downloads its bytes through the platform, with the
+    bot's own credentials; nothing of the platform's (file id, address) is ever handed to a flow."""
+
+    name: str
+    mimetype: str
+    size: int  # bytes, as the platform reports it; 0 when it does not say
+    fetch: Callable[[], Awaitable[bytes]] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class FormSubmission:
     form_id: str
+    # Text fields as typed; a choice field's chosen value; a toggle's "true" or "false". Missing: not filled.
     values: dict[str, str]
     private_metadata: str = ""
+    files: tuple[IncomingFile, ...] = ()  # from a form's "files" field
+    message_id: str | None = None  # the message that carried the form, where the form was a message
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,10 @@ class IncomingMessage:
     event_id: str = ""  # the platform's id for this delivery, for de-duplication
     private: bool = False  # answer so only the sender sees it (a slash command)
     trigger_id: str | None = None  # lets the adapter open a form in answer to this message
+    # The adapter can show a private form in answer to this message right now (a Slack modal needs a
+    # trigger; a Teams card form is private only in a one-to-one chat).
+    form_here: bool = False
+    files: tuple[IncomingFile, ...] = ()  # files attached to a typed message
 
     @property
     def sender_id(self) -> str:
@@ -71,13 +90,30 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+FieldKind = Literal["text", "choice", "toggle", "files"]
+
+
+@dataclass(frozen=True)
 class FormField:
+    """One input. "text": typed text; "choice": one of `choices` (submitted as its value); "toggle": a
+    yes/no box (submitted as "true" or "false"); "files": screenshots, where the platform can take them in
+    a form (the others say how to send them instead)."""
+
     field_id: str
     label: str
     multiline: bool = False
     required: bool = True
     max_length: int = 3000
     placeholder: str = ""
+    kind: FieldKind = "text"
+    choices: tuple[Choice, ...] = ()
+    initial: str = ""  # a text's, a choice's value or a toggle's "true"/"false" to start with
+    hint: str = ""  # one line shown with the field
 
 
 @dataclass(frozen=True)
@@ -104,3 +140,11 @@ class Reply:
     form: Form | None = None  # a form to open instead of (or as well as) a message
     private: bool = False  # only the person who asked sees it
     replaces_message_id: str | None = None  # update this earlier message (e.g. so its buttons disappear)
+    # An answer to a submitted form, shown where the form was (the Slack modal, the Teams form card) and
+    # never as a new message in the chat: what it holds (a case code and secret) stays out of the history.
+    in_form: bool = False
+    # The submitted form was not accepted: (field id, what is wrong) pairs, shown on the form, which stays
+    # open with what was typed (`form` then holds it again, for platforms that redraw it).
+    form_errors: tuple[tuple[str, str], ...] = ()
+    # What a phone's lock screen and the notification list show, when it must say less than the message.
+    notification_text: str = ""
