@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -138,6 +138,18 @@ class ReportCaseBase(SQLModel):
     routed_to_role: str = Field(max_length=ROLE_LEN)
     opened_on: date
     closed_on: date | None = None
+    # What the report is about (harassment, a pupil's safety, a compromised account…): it decides who is told.
+    kind: str = Field(default="other", max_length=32, sa_column_kwargs={"server_default": "other"})
+    # A pupil's safety: the designated safeguarding lead is told too, and may act on the case.
+    safeguarding: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # A compromised account or leaked data: the school must act straight away.
+    urgent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Days only, like every date of a case: when it was acknowledged and when the reporter last had feedback.
+    acknowledged_on: date | None = None
+    last_feedback_on: date | None = None
+    # Reminders sent to the handler: for acknowledging (after 2 days, then before day 7) and for feedback.
+    acknowledge_reminders: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    feedback_reminded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ReportCase(ReportCaseBase, table=True):
@@ -147,6 +159,8 @@ class ReportCase(ReportCaseBase, table=True):
     text_encrypted: str = Field(sa_type=Text)
     # What staff wrote when closing the case, for staff only (the reporter does not see it).
     close_note_encrypted: str | None = Field(default=None, sa_type=Text)
+    # Where, who, when and a link, as the reporter gave them (JSON, encrypted).
+    details_encrypted: str | None = Field(default=None, sa_type=Text)
     failed_attempts: int = 0
     locked_until: datetime | None = None
 
@@ -172,6 +186,45 @@ class CaseMessage(CaseMessageBase, table=True):
 class CaseMessagePublic(CaseMessageBase):
     id: int
     text: str
+
+
+class CaseEvidenceBase(SQLModel):
+    mimetype: str = Field(max_length=32)
+    size: int
+    added_on: date
+
+
+class CaseEvidence(CaseEvidenceBase, table=True):
+    """A screenshot, re-encoded without its metadata and encrypted. Nothing of the platform's (file id,
+    address, uploader) is kept."""
+
+    __tablename__ = "case_evidence"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="report_case.id", ondelete="CASCADE", index=True)
+    content_encrypted: str = Field(sa_type=Text)
+
+
+class CaseEvidencePublic(CaseEvidenceBase):
+    id: int
+
+
+class CaseReporterBase(SQLModel):
+    # Set only when the reporter asked to be messaged directly; otherwise they are reached through the code.
+    platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+
+
+class CaseReporter(CaseReporterBase, table=True):
+    """Who made a report, for the reports made with the reporter's name only: anonymous cases have no row."""
+
+    __tablename__ = "case_reporter"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="report_case.id", ondelete="CASCADE", unique=True)
+    name_encrypted: str = Field(sa_type=Text)
+
+
+class CaseReporterPublic(CaseReporterBase):
+    name: str
 
 
 # --- Escalations ("Ask the headteacher", a case passed to another role) ----------------------------------

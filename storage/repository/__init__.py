@@ -3,7 +3,32 @@ session from `Database.transaction()`; none commits (the transaction does)."""
 
 from storage.repository._common import ANONYMOUS_REPORTER, MAX_TEXT_CHARS, SYSTEM, Actor
 from storage.repository.audit import list_audit_events, record_audit_event, write_audit_csv
-from storage.repository.cases import CaseView, NewCase, add_reporter_message, add_staff_reply, close_case, create_case, get_case, open_case
+from storage.repository.cases import (
+    ACKNOWLEDGED,
+    CASE_MESSAGE,
+    CASE_OPENED,
+    CASE_REMINDER,
+    CASE_UPDATE_FOR_REPORTER,
+    CLOSED,
+    MAX_EVIDENCE_BYTES,
+    OPEN,
+    CaseView,
+    NamedReporter,
+    NewCase,
+    acknowledge_case,
+    add_evidence,
+    add_reporter_message,
+    add_staff_reply,
+    case_id_for_code,
+    close_case,
+    create_case,
+    get_case,
+    list_evidence,
+    open_case,
+    recipient_roles,
+    reporter_contact,
+    send_case_reminders,
+)
 from storage.repository.conversations import get_conversation_reference, save_conversation_reference
 from storage.repository.escalations import answer_escalation, create_escalation, escalate_case, get_escalation
 from storage.repository.events import claim_event, claim_events
@@ -31,7 +56,23 @@ from storage.repository.roles import (
 )
 
 __all__ = [
+    "ACKNOWLEDGED",
     "ANONYMOUS_REPORTER",
+    "CASE_MESSAGE",
+    "CASE_OPENED",
+    "CASE_REMINDER",
+    "CASE_UPDATE_FOR_REPORTER",
+    "CLOSED",
+    "MAX_EVIDENCE_BYTES",
+    "NamedReporter",
+    "OPEN",
+    "acknowledge_case",
+    "add_evidence",
+    "case_id_for_code",
+    "list_evidence",
+    "recipient_roles",
+    "reporter_contact",
+    "send_case_reminders",
     "Actor",
     "CHAIR_OF_GOVERNORS",
     "CaseView",

@@ -21,6 +21,7 @@ UNIDENTIFIED_ROLE = "unidentified"
 SYSTEM_ROLE = "system"
 # Actions by these are recorded without platform identity and with the day only, not the time.
 UNTRACEABLE_ROLES = frozenset({ANONYMOUS_REPORTER_ROLE, UNIDENTIFIED_ROLE})
+CASE_SUBJECT = "case"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,12 @@ def check_length(text: str, *, what: str, limit: int = MAX_TEXT_CHARS) -> None:
 def add_audit(
     session: AsyncSession, *, actor: Actor, action: str, subject_type: str, subject_id: object = None, detail: str | None = None
 ) -> None:
-    # The anonymous reporter's actions are kept to the day, so their time cannot be matched with platform logs.
+    # The anonymous reporter's actions are kept to the day, so their time cannot be matched with platform logs;
+    # so is everything else that happens to a case (a staff reply's time could point at the reporter's message).
     anonymous = actor.role in UNTRACEABLE_ROLES
     session.add(
         AuditEvent(
-            occurred_at=start_of_today() if anonymous else utcnow(),
+            occurred_at=start_of_today() if anonymous or subject_type == CASE_SUBJECT else utcnow(),
             actor_role=actor.role,
             actor_platform=None if anonymous else actor.platform,
             actor_user_id=None if anonymous else actor.user_id,

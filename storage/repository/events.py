@@ -5,18 +5,19 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedEvent
-from storage.repository._common import cipher_of, insert_for, utcnow
+from storage.repository._common import cipher_of, insert_for, start_of_today, utcnow
 
 
-async def claim_event(*, session: AsyncSession, platform: str, event_id: str) -> bool:
+async def claim_event(*, session: AsyncSession, platform: str, event_id: str, day_only: bool = False) -> bool:
     """Record the event as processed; False if it already was (or is being, in a concurrent transaction).
 
     Call it first in the transaction that performs the event's side effects: a duplicate then stops before
-    any of them, and if the transaction fails the claim is rolled back with them."""
+    any of them, and if the transaction fails the claim is rolled back with them. `day_only` keeps the day,
+    not the time, for events of someone making or following up a report."""
     digest = cipher_of(session).digest(f"{platform}\x00{event_id}")
     statement = (
         insert_for(session, ProcessedEvent)
-        .values(platform=platform, event_digest=digest, processed_at=utcnow())
+        .values(platform=platform, event_digest=digest, processed_at=start_of_today() if day_only else utcnow())
         .on_conflict_do_nothing(index_elements=["platform", "event_digest"])
         .returning(ProcessedEvent.id)
     )

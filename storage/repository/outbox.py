@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Notification, NotificationPublic
-from storage.repository._common import check_length, cipher_of, utcnow
+from storage.repository._common import check_length, cipher_of, start_of_today, utcnow
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -51,11 +51,14 @@ async def enqueue_notification(
     recipient_platform: str | None = None,
     recipient_user_id: str | None = None,
     case_id: int | None = None,
+    delay_seconds: float = 0,
 ) -> int:
     """Queue a notification to a role (e.g. "headteacher") or to one person; returns its id.
 
     The payload is stored encrypted: it may carry a report's text. Pass the anonymous case it is about as
-    `case_id`, so that it is deleted with the case."""
+    `case_id`, so that it is deleted with the case; once delivered, its times are kept to the day.
+    `delay_seconds` holds it back that long (a report's notification leaving at a random delay says less
+    about when the reporter wrote)."""
     if recipient_role is None and recipient_user_id is None:
         raise ValueError("a notification needs a recipient_role or a recipient_user_id")
     if recipient_user_id is not None and recipient_platform is None:
@@ -71,7 +74,7 @@ async def enqueue_notification(
         case_id=case_id,
         payload_encrypted=cipher_of(session).encrypt(payload_json, purpose=PAYLOAD_PURPOSE),
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=max(0.0, delay_seconds)),
     )
     session.add(notification)
     await session.flush()
@@ -141,7 +144,17 @@ async def mark_delivered(*, session: AsyncSession, notification_id: int, worker_
         .values(status=DELIVERED, delivered_at=utcnow(), claimed_by=None, lease_expires_at=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    return (await session.exec(statement)).rowcount == 1
+    if (await session.exec(statement)).rowcount != 1:
+        return False
+    # A case's notification, once sent, keeps only the day: its times could be matched with the reporter's.
+    day = start_of_today()
+    await session.exec(
+        update(Notification)
+        .where(Notification.id == notification_id, col(Notification.case_id).is_not(None))
+        .values(created_at=day, next_attempt_at=day, delivered_at=day)
+        .execution_options(synchronize_session=False)
+    )
+    return True
 
 
 async def mark_failed(*, session: AsyncSession, notification_id: int, worker_id: str, error: str) -> bool:

@@ -168,11 +168,16 @@ def test_the_case_table_has_no_column_that_could_identify_the_reporter():
     assert columns == {
         "id", "code", "secret_hash", "text_encrypted", "status", "about_headteacher", "routed_to_role",
         "opened_on", "closed_on", "failed_attempts", "locked_until", "close_note_encrypted",
+        # What the report is about and its deadlines, by the day: nothing about who made it.
+        "kind", "safeguarding", "urgent", "acknowledged_on", "last_feedback_on", "acknowledge_reminders",
+        "feedback_reminded", "details_encrypted",
     }
-    from storage.models import CaseMessage
+    from storage.models import CaseEvidence, CaseMessage
 
     assert set(CaseMessage.__table__.columns.keys()) == {"id", "case_id", "author", "author_role", "sent_on", "text_encrypted"}
-    assert str(ReportCase.__table__.c.opened_on.type) == "DATE"
+    assert set(CaseEvidence.__table__.columns.keys()) == {"id", "case_id", "mimetype", "size", "added_on", "content_encrypted"}
+    for day in ("opened_on", "closed_on", "acknowledged_on", "last_feedback_on"):
+        assert str(ReportCase.__table__.c[day].type) == "DATE"
 
 
 async def test_a_tampered_report_does_not_decrypt(db):

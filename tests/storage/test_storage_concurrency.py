@@ -175,6 +175,6 @@ async def test_several_processes_starting_on_a_fresh_database_all_succeed(settin
         async with database.transaction() as session:
             assert await repo.count_pending_notifications(session=session) == FRESH_START_PROCESSES
             for notification in await repo.claim_notifications(session=session, worker_id="check"):
-                assert notification.payload["text"] == "first day"
+                assert notification.payload["summary"] == "first day"
     finally:
         await database.close()

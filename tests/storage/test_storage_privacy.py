@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from storage import repository as repo
+from storage.repository.cases import summary_of
 
 REPORT = "Mr Oakley from Year 6 keeps sending me messages on WhatsApp after school"
 FOLLOW_UP = "He messaged again on Saturday night about the trip"
@@ -39,7 +40,7 @@ async def _report_anonymously(db) -> repo.NewCase:
         claimed = await repo.claim_notifications(session=session, worker_id="worker-1")
     async with db.transaction() as session:
         for notification in claimed:
-            assert notification.payload["text"] in (REPORT, FOLLOW_UP)
+            assert notification.payload["summary"] in (summary_of(REPORT), summary_of(FOLLOW_UP))
             await repo.mark_delivered(session=session, notification_id=notification.id, worker_id="worker-1")
     return new
 
@@ -137,7 +138,7 @@ async def test_after_purge_no_notification_holds_the_report_text(db, settings):
 
     async with db.transaction() as session:
         report = await repo.purge_expired(session=session, retention_days=365)
-    assert report.cases == 1 and report.case_notifications == 4  # opened (x2), the follow-up, passed on
+    assert report.cases == 1 and report.case_notifications == 5  # opened (x2), the follow-up (x2), passed on
     payloads = await _payload_texts(db)
     leaked = [word for word in (REPORT, FOLLOW_UP, ESCALATION_NOTE, new.code) for payload in payloads if word in payload]
     assert leaked == []
