@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     headteacher_name: str = "the headteacher"
     chair_of_governors_name: str = "the chair of governors"
     safeguarding_lead_name: str = "the Designated Safeguarding Lead"
+    # A report's notifications leave at a random delay of up to this many seconds, so their time says less
+    # about when the reporter wrote (urgent reports leave at once). 0 turns it off.
+    notify_jitter_seconds: int = Field(default=900, ge=0, le=86_400)
 
     # HTTP server.
     host: str = "127.0.0.1"

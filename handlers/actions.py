@@ -12,8 +12,29 @@ ASK_HEADTEACHER = "policybot.ask_headteacher"
 FEEDBACK_HELPFUL = "policybot.feedback_helpful"
 FEEDBACK_NOT_HELPFUL = "policybot.feedback_not_helpful"
 START_REPORT = "policybot.start_report"
+# Reports: the reporter's side.
+NOTED_SECRET = "policybot.noted_secret"
+FOLLOW_UP = "policybot.follow_up"
+# Reports: the side of whoever handles the case.
+CASE_ACKNOWLEDGE = "policybot.case_acknowledge"
+CASE_REPLY = "policybot.case_reply"
+CASE_CLOSE = "policybot.case_close"
+CASE_READ = "policybot.case_read"
 
-ALL = (ASK_HEADTEACHER, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, START_REPORT)
+ALL = (
+    ASK_HEADTEACHER, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, START_REPORT, NOTED_SECRET, FOLLOW_UP,
+    CASE_ACKNOWLEDGE, CASE_REPLY, CASE_CLOSE, CASE_READ,
+)
+# Buttons of someone making or following up a report: nothing about them may be stored or logged.
+REPORTER_ACTIONS = frozenset({START_REPORT, NOTED_SECRET, FOLLOW_UP})
+
+# Forms.
+REPORT_FORM = "policybot.report_form"
+FOLLOW_UP_FORM = "policybot.follow_up_form"
+REPORTER_MESSAGE_FORM = "policybot.reporter_message_form"
+CASE_REPLY_FORM = "policybot.case_reply_form"
+CASE_CLOSE_FORM = "policybot.case_close_form"
+REPORTER_FORMS = frozenset({REPORT_FORM, FOLLOW_UP_FORM, REPORTER_MESSAGE_FORM})
 
 MAX_VALUE_CHARS = 2000
 _TRUNCATED = "…"

@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Protocol
 
-from handlers import actions, ask, report, texts
-from handlers.messages import ConversationRef, IncomingMessage, Reply
-from handlers.router import Route, route
+from handlers import actions, ask, case_handling, evidence, follow_up, report, report_texts, texts
+from handlers.flow import FlowContext, RoleNames
+from handlers.messages import Button, ConversationRef, IncomingFile, IncomingMessage, Quote, Reply
+from handlers.router import PRIVATE_ROUTES, Route, route
 from policy_kb.answer import Verdict
 from storage import repository as repo
 from storage.claims import EventClaims
@@ -49,12 +50,20 @@ class DeliveryFailed(Exception):
 
 
 class ConversationCore:
-    def __init__(self, *, advisor, database, headteacher_name: str = DEFAULT_HEADTEACHER) -> None:
+    def __init__(
+        self, *, advisor, database, headteacher_name: str = DEFAULT_HEADTEACHER, names: RoleNames | None = None,
+        notify_jitter_seconds: float = 0,
+    ) -> None:
         self.advisor = advisor
         self.database = database
         self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
+        self.names = names or RoleNames(headteacher=self.headteacher)
+        self.notify_jitter_seconds = notify_jitter_seconds
         self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
         self._claims = EventClaims(transaction=self._transaction)
+        self._background: set[asyncio.Task] = set()
+        # The policy's own support clauses, shown to someone who has just reported (never written in code).
+        self.support = _support_quotes(advisor)
         # Called after a click's transaction commits (clicks are what queue notifications), so the outbox
         # worker sends them now rather than at its next poll.
         self.wake_outbox: Callable[[], None] | None = None
@@ -67,7 +76,15 @@ class ConversationCore:
 
         advisor = Advisor.load(settings=settings)
         database = await Database.open(settings=settings)
-        return cls(advisor=advisor, database=database, headteacher_name=settings.headteacher_name)
+        names = RoleNames(
+            headteacher=settings.headteacher_name or DEFAULT_HEADTEACHER,
+            chair=settings.chair_of_governors_name,
+            dsl=settings.safeguarding_lead_name,
+        )
+        return cls(
+            advisor=advisor, database=database, headteacher_name=settings.headteacher_name, names=names,
+            notify_jitter_seconds=settings.notify_jitter_seconds,
+        )
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """The replies to one message; [] when this delivery was already handled."""
@@ -75,7 +92,7 @@ class ConversationCore:
             chosen = route(message)
             # Answering a question is pure computation with no side effect: done before the transaction,
             # so the database (one writer at a time on SQLite) is held only for the claim itself.
-            if chosen is not Route.CLICK:
+            if chosen not in FLOW_ROUTES:
                 replies = self._answer_without_storage(chosen, message)
                 # Nothing to write but the claim: it joins the claims of other deliveries in one commit.
                 if message.event_id and not await self._claims.claim(
@@ -84,15 +101,25 @@ class ConversationCore:
                     log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
                 return replies
+            evidence_work: list[tuple[int, tuple[IncomingFile, ...]]] = []
             async with self._transaction() as session:
                 # Claimed in the same transaction as the flow's own writes: a delivery that fails is
-                # rolled back with its claim, so the platform's retry can still be answered.
+                # rolled back with its claim, so the platform's retry can still be answered. A reporter's
+                # delivery keeps the day only: its time could be matched with the platform's records.
                 if message.event_id and not await repo.claim_event(
-                    session=session, platform=message.conversation.platform, event_id=message.event_id
+                    session=session, platform=message.conversation.platform, event_id=message.event_id,
+                    day_only=chosen in PRIVATE_ROUTES or self.is_private_flow(message),
                 ):
                     log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
-                replies = [await self._click(session=session, message=message)]
+                context = FlowContext(
+                    session=session, names=self.names, cipher=self.database.cipher, support=self.support,
+                    notify_jitter_seconds=self.notify_jitter_seconds,
+                    attach_evidence=lambda *, case_id, files: evidence_work.append((case_id, tuple(files))),
+                )
+                replies = await self._run_flow(chosen, context=context, message=message)
+            for case_id, files in evidence_work:
+                self._in_background(self._attach_evidence(case_id=case_id, files=files))
             if self.wake_outbox is not None:
                 self.wake_outbox()
             return replies
@@ -100,6 +127,61 @@ class ConversationCore:
             # No message text in the log: it may be a report or name a pupil.
             log.exception("could not handle a %s message", message.conversation.platform)
             return [Reply(text=texts.SOMETHING_WENT_WRONG.format(headteacher=self.headteacher), private=True)]
+
+    async def _run_flow(self, chosen: Route, *, context: FlowContext, message: IncomingMessage) -> list[Reply]:
+        if chosen is Route.REPORT_START:
+            return await report.start(context=context, message=message)
+        if chosen is Route.FOLLOW_UP:
+            return await follow_up.start(context=context, message=message)
+        if chosen is Route.ADD_EVIDENCE:
+            return await follow_up.add_evidence_in_chat(context=context, message=message)
+        if chosen is Route.FORM:
+            flow = FORM_FLOWS.get(message.form.form_id)
+            return await flow(context=context, message=message) if flow else [Reply(text=texts.FORM_NOT_EXPECTED, private=True)]
+        flow = CLICK_FLOWS.get(message.click.action_id)
+        return await flow(context=context, message=message) if flow else [Reply(text=texts.BUTTON_EXPIRED, private=True)]
+
+    def is_private_flow(self, message: IncomingMessage) -> bool:
+        """Whether the message is someone making or following up a report. Adapters then keep nothing of
+        it (no conversation reference, no per-person row): no stored time moves when someone reports."""
+        if message.click is not None:
+            return message.click.action_id in actions.REPORTER_ACTIONS
+        if message.form is not None:
+            return message.form.form_id in actions.REPORTER_FORMS
+        return route(message) in PRIVATE_ROUTES
+
+    async def home(self, *, conversation: ConversationRef) -> Reply:
+        """What the platform's home page for the bot shows (the Slack App Home tab)."""
+        return Reply(
+            text=texts.HELP_TEXT.format(headteacher=self.headteacher),
+            title=texts.HELP_TITLE,
+            icon="👋",
+            buttons=(
+                Button(label=report_texts.START_BUTTON, action_id=actions.START_REPORT, value="{}", style="primary"),
+                Button(label=report_texts.FOLLOW_UP_BUTTON, action_id=actions.FOLLOW_UP, value="{}"),
+            ),
+        )
+
+    def _in_background(self, work) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_for_background(self) -> None:
+        """Until the work started after earlier answers (evidence downloads) has finished."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _attach_evidence(self, *, case_id: int, files: tuple[IncomingFile, ...]) -> None:
+        for file in files:
+            try:
+                clean = await evidence.fetch_clean(file)
+            except Exception as error:  # a failed or refused download loses that file only, never the report
+                # Never the file's name or address: they may say who uploaded it.
+                log.warning("a screenshot could not be attached: %s", type(error).__name__)
+                continue
+            async with self._transaction() as session:
+                await repo.add_evidence(session=session, case_id=case_id, content=clean, mimetype=evidence.STORED_TYPE)
 
     @asynccontextmanager
     async def _transaction(self):
@@ -162,9 +244,22 @@ class ConversationCore:
                 user_id=payload.get("requester_user_id") or "",
             )
             return ask.escalation_message(payload, headteacher=self.headteacher), asker
+        render = case_handling.NOTIFICATIONS.get(notification.kind)
+        if render is not None:
+            # Nobody "asked": a report's recipient is never told who the reporter is by the platform's means.
+            return render(payload, names=self.names), None
         raise UnknownNotificationKind(f"no message for {notification.kind!r} notifications in this version")
 
+    async def send_reminders(self, *, on=None) -> int:
+        """Queue the deadline reminders due today (`on`: the day, for tests); returns how many cases."""
+        async with self._transaction() as session:
+            reminded = await repo.send_case_reminders(session=session, on=on)
+        if reminded and self.wake_outbox is not None:
+            self.wake_outbox()
+        return reminded
+
     async def close(self) -> None:
+        await self.wait_for_background()
         await self._claims.close()
         await self.database.close()
 
@@ -187,10 +282,6 @@ class ConversationCore:
                 if chosen is Route.REPORT_OFFER or answer.verdict == Verdict.REPORT.value:
                     return [report.offer(message=message), answer]
                 return [answer]
-            case Route.UNKNOWN_CLICK:
-                return [Reply(text=texts.BUTTON_EXPIRED, private=True)]
-            case Route.FORM:
-                return [Reply(text=texts.FORM_NOT_EXPECTED, private=True)]
         raise AssertionError(f"route {chosen} needs storage")
 
     def _answer(self, message: IncomingMessage) -> Reply:
@@ -198,17 +289,36 @@ class ConversationCore:
             advisor=self.advisor, message=message, question=message.text.strip(), headteacher=self.headteacher
         )
 
-    async def _click(self, *, session, message: IncomingMessage) -> Reply:
-        action_id = message.click.action_id
-        headteacher = self.headteacher
-        if action_id == actions.ASK_HEADTEACHER:
-            return await ask.ask_headteacher(session=session, repo=repo, message=message, headteacher=headteacher)
-        if action_id in (actions.FEEDBACK_HELPFUL, actions.FEEDBACK_NOT_HELPFUL):
-            return await ask.record_feedback(
-                session=session,
-                repo=repo,
-                message=message,
-                helpful=action_id == actions.FEEDBACK_HELPFUL,
-                headteacher=headteacher,
-            )
-        return report.start(message=message, headteacher=headteacher)
+
+
+def _support_quotes(advisor) -> tuple[Quote, ...]:
+    document = getattr(advisor, "document", None)
+    for section in getattr(document, "sections", ()):
+        if "support" in section.heading.lower():
+            return tuple(Quote(section=section.heading, text=clause.text) for clause in section.clauses)
+    return ()
+
+
+async def _ask_headteacher(*, context: FlowContext, message: IncomingMessage) -> list[Reply]:
+    return [await ask.ask_headteacher(session=context.session, repo=repo, message=message, headteacher=context.headteacher)]
+
+
+async def _helpful(*, context: FlowContext, message: IncomingMessage) -> list[Reply]:
+    return [await ask.record_feedback(session=context.session, repo=repo, message=message, helpful=True, headteacher=context.headteacher)]
+
+
+async def _not_helpful(*, context: FlowContext, message: IncomingMessage) -> list[Reply]:
+    return [await ask.record_feedback(session=context.session, repo=repo, message=message, helpful=False, headteacher=context.headteacher)]
+
+
+# The flows, found by the id of the button pressed or the form sent (like bolt's listener registry).
+CLICK_FLOWS = {
+    actions.ASK_HEADTEACHER: _ask_headteacher,
+    actions.FEEDBACK_HELPFUL: _helpful,
+    actions.FEEDBACK_NOT_HELPFUL: _not_helpful,
+    **report.ACTIONS,
+    **follow_up.ACTIONS,
+    **case_handling.ACTIONS,
+}
+FORM_FLOWS = {**report.FORMS, **follow_up.FORMS, **case_handling.FORMS}
+FLOW_ROUTES = frozenset({Route.CLICK, Route.FORM, Route.REPORT_START, Route.FOLLOW_UP, Route.ADD_EVIDENCE})

@@ -16,6 +16,8 @@ class ConversationRef:
     conversation_id: str  # Slack channel or DM id, Teams conversation id
     user_id: str  # the platform's id for the person talking
     thread_id: str | None = None  # reply in this thread (Slack thread_ts, Teams reply chain)
+    # The person's name as the platform gives it, when it does. Kept only where they choose to be named.
+    user_name: str = field(default="", compare=False)
     raw: dict = field(default_factory=dict, compare=False)  # the platform's own reference, opaque to flows
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from handlers import actions, texts
+from handlers import report_texts, texts
+from handlers.follow_up import wants_to_add_evidence
 from handlers.messages import IncomingMessage
 
 
@@ -18,13 +19,21 @@ class Route(str, Enum):
     HELP = "help"
     ASK = "ask"
     REPORT_OFFER = "report_offer"
+    REPORT_START = "report_start"
+    FOLLOW_UP = "follow_up"
+    ADD_EVIDENCE = "add_evidence"
     CLICK = "click"
-    UNKNOWN_CLICK = "unknown_click"
     FORM = "form"
+
+
+# Someone making or following up a report: nothing of these may be stored about the person.
+PRIVATE_ROUTES = frozenset({Route.REPORT_OFFER, Route.REPORT_START, Route.FOLLOW_UP, Route.ADD_EVIDENCE})
 
 
 _REPORT_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in texts.REPORT_WORDS) + r")\b")
 _HELP_PHRASES = frozenset(texts.HELP_WORDS)
+_START_PHRASES = frozenset(report_texts.START_WORDS)
+_FOLLOW_UP_PHRASES = frozenset(report_texts.FOLLOW_UP_WORDS)
 _TRAILING_PUNCTUATION = " \t\r\n.!?"
 
 
@@ -34,15 +43,22 @@ def normalise(text: str) -> str:
 
 def route(message: IncomingMessage) -> Route:
     if message.click is not None:
-        return Route.CLICK if message.click.action_id in actions.ALL else Route.UNKNOWN_CLICK
+        return Route.CLICK
     if message.form is not None:
         return Route.FORM
     text = normalise(message.text)
+    if wants_to_add_evidence(text) or (message.files and not text):
+        return Route.ADD_EVIDENCE
     if not text:
         return Route.EMPTY
     lowered = text.lower()
-    if lowered in _HELP_PHRASES or lowered.rstrip(_TRAILING_PUNCTUATION) in _HELP_PHRASES:
+    bare = lowered.rstrip(_TRAILING_PUNCTUATION)
+    if lowered in _HELP_PHRASES or bare in _HELP_PHRASES:
         return Route.HELP
+    if bare in _START_PHRASES:
+        return Route.REPORT_START
+    if bare in _FOLLOW_UP_PHRASES:
+        return Route.FOLLOW_UP
     if wants_to_report(lowered):
         return Route.REPORT_OFFER
     return Route.ASK

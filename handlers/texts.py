@@ -27,7 +27,6 @@ ASK_HEADTEACHER_BUTTON = "Ask the headteacher"
 HELPFUL_BUTTON = "👍 Helpful"
 NOT_HELPFUL_BUTTON = "👎 Not helpful"
 FEEDBACK_PROMPT = "Was this helpful?"
-START_REPORT_BUTTON = "How to report it"
 
 # --- Shown by the chat renderers -----------------------------------------------------------------------
 SHORTENED_NOTE = "(Shortened to fit in the chat app.)"
@@ -94,16 +93,6 @@ HEADTEACHER_THEIR_QUESTION = "Their question"
 ASKED_BY = "Asked by"
 # When the person asked on another platform than the one this message goes to.
 ASKED_BY_ELSEWHERE = "{user_id} on {platform}"
-
-# --- Reports ------------------------------------------------------------------------------------------
-REPORT_OFFER_TITLE = "I'm sorry this is happening"
-REPORT_OFFER = "You don't have to deal with this alone. The button shows you how to report it; below is what the policy says."
-REPORT_NOT_READY_TITLE = "How to report it"
-REPORT_NOT_READY = (
-    "I can't take anonymous reports yet. For now, please tell {headteacher}, or the chair of governors if "
-    "it concerns the headteacher. If a child may be at risk, speak to the Designated Safeguarding Lead today. "
-    "You can also call the NSPCC whistleblowing advice line on 0800 028 0285."
-)
 
 # --- Words that mean someone wants to report something (whole words, lower case) ---------------------
 # Phrases, not the bare word: "the Ofsted report" or "my pupil's school report" is not an incident.

@@ -49,8 +49,9 @@ async def test_report_words_offer_the_report_button_and_the_policy_answer(core, 
     offer, answer = await core.handle(dm("A parent is harassing me on Facebook"))
     assert list(buttons_by_action(offer)) == [actions.START_REPORT]
     assert answer.verdict == "report"
-    [honest] = await core.handle(dm(click=ButtonClick(action_id=actions.START_REPORT, value="{}")))
-    assert "0800 028 0285" in honest.text and "Mrs Patel" in honest.text
+    # A DM message cannot open a form on every platform: the button then says where it is.
+    [button] = await core.handle(dm(click=ButtonClick(action_id=actions.START_REPORT, value="{}")))
+    assert list(buttons_by_action(button)) == [actions.START_REPORT] and button.form is None
 
 
 async def test_a_repeated_event_is_answered_once(core, database):

@@ -133,7 +133,7 @@ async def test_delivery_goes_to_every_holder_on_a_configured_platform(core, data
 async def test_kinds_without_a_message_are_not_delivered(core, database):
     await assign_headteacher(database)
     async with database.transaction() as session:
-        await repo.enqueue_notification(session=session, recipient_role="headteacher", kind="case_opened", payload={})
+        await repo.enqueue_notification(session=session, recipient_role="headteacher", kind="a_later_versions_kind", payload={})
     sender = Recorder()
     with pytest.raises(UnknownNotificationKind):
         await core.deliver(await claimed_notification(database), senders={"slack": sender})
