@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 LOCAL_HOST = "127.0.0.1"
 # How often the outbox worker looks for due notifications (retries included) when nothing woke it.
 OUTBOX_POLL_SECONDS = 3.0
+# How often the report deadlines are checked; their reminders are due by the day.
+REMINDER_INTERVAL_SECONDS = 3600.0
 
 
 class ConfigurationError(Exception):
@@ -174,6 +176,9 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         outbox = OutboxWorker(settings=settings, core=core, plan=plan)
         stoppables.append(outbox)
         outbox.start()
+        reminders = CaseReminders(core=core)
+        stoppables.append(reminders)
+        reminders.start()
         if plan.slack and settings.slack_app_token:
             # Socket Mode: Slack connects out from here, so no public URL is needed (closed on cleanup).
             from bot.slack.app import SlackSettingsError
@@ -184,6 +189,8 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
                 raise ConfigurationError(str(error)) from None
         address = f"http://{plan.host}:{plan.port}"
         _say(f"policybot is listening on {address} ({', '.join(plan.platforms)}); GET {address}/healthz")
+        for line in await missing_roles_lines(core.database):
+            _say(line)
         if plan.local_mode:
             _say("Local mode: no Slack or Teams credentials, so Teams requests are not authenticated; the bot answers on this machine only.")
             if with_emulator:
@@ -200,6 +207,47 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         if runner is not None:
             await runner.cleanup()
         await core.close()
+
+
+class CaseReminders:
+    """Queues the report deadline reminders (acknowledge within 7 days, feedback within 3 months) once at
+    start and then every `interval_seconds`; each reminder is sent once, so restarts repeat nothing."""
+
+    def __init__(self, *, core, interval_seconds: float = REMINDER_INTERVAL_SECONDS) -> None:
+        self._core = core
+        self._interval = interval_seconds
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._core.send_reminders()
+            except Exception:
+                log.exception("could not check the reports' deadlines; trying again later")
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="policybot-reminders")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
+async def missing_roles_lines(database) -> list[str]:
+    """One line for each role reports go to that nobody holds: reports wait for it until someone does."""
+    from storage import repository as repo
+
+    async with database.transaction() as session:
+        held = {holder.role for holder in await repo.list_role_holders(session=session)}
+    return [
+        f"No {role.replace('_', ' ')} is set up: reports for them are kept until one is "
+        f"(policybot roles assign {role} --platform slack|teams --user ID)."
+        for role in repo.ROLES
+        if role not in held
+    ]
 
 
 async def _start_emulator(*, settings: Settings, port: int):
@@ -236,11 +284,19 @@ def startup_errors() -> tuple[type[BaseException], ...]:
     return (ConfigurationError, PolicyLoadError, DatabaseOpenError)
 
 
+# Libraries that log what passes through them at DEBUG or INFO: SQL parameters and rows (user, conversation
+# and tenant ids; a report's ciphertext), HTTP bodies, activities. Never below WARNING, whatever LOG_LEVEL.
+QUIET_LOGGERS = ("alembic", "microsoft_agents", "aiosqlite", "asyncpg", "sqlalchemy", "aiohttp.client", "msal", "urllib3")
+
+
+def quiet_libraries() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+
+
 def run(settings: Settings, *, with_emulator: bool = True) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Libraries' start-up chatter (migration plugins, the SDK's connection table) is not news at INFO.
-    for chatty in ("alembic", "microsoft_agents"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    quiet_libraries()
     try:
         asyncio.run(serve(settings, with_emulator=with_emulator))
     except startup_errors() as error:

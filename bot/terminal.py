@@ -10,7 +10,7 @@ import textwrap
 import uuid
 
 from bot import cli_texts
-from handlers.messages import ButtonClick, ConversationRef, IncomingMessage, Reply
+from handlers.messages import ButtonClick, ConversationRef, Form, FormSubmission, IncomingMessage, Reply
 
 PLATFORM = "terminal"
 QUIT_WORDS = {"quit", "exit", "bye", "q"}
@@ -40,26 +40,57 @@ class TerminalChat:
         self.core = core
         self.conversation = ConversationRef(platform=PLATFORM, conversation_id=f"terminal:{user_id}", user_id=user_id)
         self.buttons = []  # the buttons of the last answer, numbered from 1
+        self.form: Form | None = None  # a form the last answer opened: `chat` asks its fields one by one
 
     async def say(self, text: str) -> str:
         choice = text.strip()
         if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
-            message = IncomingMessage(
-                conversation=self.conversation,
-                is_direct=True,
-                click=ButtonClick(action_id=button.action_id, value=button.value),
-                event_id=uuid.uuid4().hex,
-            )
-        else:
-            message = IncomingMessage(conversation=self.conversation, is_direct=True, text=text, event_id=uuid.uuid4().hex)
+            return await self._send(click=ButtonClick(action_id=button.action_id, value=button.value))
+        return await self._send(text=text)
+
+    async def submit(self, values: dict[str, str]) -> str:
+        form, self.form = self.form, None
+        return await self._send(form=FormSubmission(form_id=form.form_id, values=values, private_metadata=form.private_metadata))
+
+    async def _send(self, **content) -> str:
+        # A terminal is seen by the person typing only: forms open right here.
+        message = IncomingMessage(conversation=self.conversation, is_direct=True, form_here=True, event_id=uuid.uuid4().hex, **content)
         replies = await self.core.handle(message)
         self.buttons = []
         shown = []
         for reply in replies:
             shown.append(render(reply, first_button_number=len(self.buttons) + 1))
             self.buttons += list(reply.buttons)
-        return "\n\n".join(shown)
+            if reply.form is not None:
+                self.form = reply.form
+        return "\n\n".join(part for part in shown if part)
+
+
+async def fill_form(form: Form, *, read, write) -> dict[str, str]:
+    """Ask for each field of the form in turn; a choice by its number, a toggle by y or n."""
+    write(f"— {form.title} —")
+    if form.intro:
+        write(textwrap.fill(form.intro, WIDTH))
+    values: dict[str, str] = {}
+    for field in form.fields:
+        if field.kind == "files":
+            continue  # the terminal cannot attach files
+        if field.hint:
+            write(textwrap.fill(f"({field.hint})", WIDTH))
+        if field.kind == "choice":
+            for number, option in enumerate(field.choices, start=1):
+                write(f"  [{number}] {option.label}")
+            answer = (await asyncio.to_thread(read, f"{field.label} (number) > ")).strip()
+            chosen = int(answer) - 1 if answer.isdigit() and 0 < int(answer) <= len(field.choices) else None
+            values[field.field_id] = field.choices[chosen].value if chosen is not None else field.initial
+        elif field.kind == "toggle":
+            answer = (await asyncio.to_thread(read, f"{field.label}? (y/N) > ")).strip().lower()
+            values[field.field_id] = "true" if answer in ("y", "yes") else "false"
+        else:
+            optional = "" if field.required else " (optional)"
+            values[field.field_id] = await asyncio.to_thread(read, f"{field.label}{optional} > ")
+    return values
 
 
 async def chat(settings, *, read=input, write=print) -> int:
@@ -79,6 +110,10 @@ async def chat(settings, *, read=input, write=print) -> int:
                 break
             write(await session.say(line))
             write("")
+            while session.form is not None:
+                values = await fill_form(session.form, read=read, write=write)
+                write(await session.submit(values))
+                write("")
         write(cli_texts.CHAT_GOODBYE)
     finally:
         await core.close()

@@ -44,9 +44,14 @@ class UnknownNotificationKind(Exception):
 class NoReachableRecipient(Exception):
     """Nobody to send a notification to on the platforms this server runs."""
 
+    safe_to_log = True  # our own words: no message text, no reporter
+
 
 class DeliveryFailed(Exception):
-    """A platform did not take the message for at least one recipient."""
+    """A platform did not take the message for at least one recipient. Built from the senders' errors,
+    which hold Slack's error code or our own explanation, never the message."""
+
+    safe_to_log = True
 
 
 class ConversationCore:

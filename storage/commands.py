@@ -155,6 +155,10 @@ async def _roles_list(db, settings, args) -> int:
         print("No role holders yet. Add one with: policybot roles assign headteacher --platform slack --user U… --name '…'")
     for holder in holders:
         print(f"{holder.role:<20} {holder.platform:<6} {holder.user_id:<30} {holder.display_name}")
+    held = {holder.role for holder in holders}
+    for role in repo.ROLES:
+        if role not in held:
+            print(f"Missing: nobody is {role}; reports for them are kept until someone is.")
     return 0
 
 

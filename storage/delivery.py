@@ -61,8 +61,8 @@ class OutboxDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # any sender failure: keep the row pending and try later
-                # The kind and id only: the payload may hold a report's text.
-                log.warning("notification %s (%s) not delivered: %s", notification.id, notification.kind, type(error).__name__)
+                # The kind and id and our own explanation only: the payload may hold a report's text.
+                log.warning("notification %s (%s) not delivered, kept to try again: %s", notification.id, notification.kind, _reason(error))
                 async with self.db.transaction() as session:
                     await repo.mark_failed(
                         session=session, notification_id=notification.id, worker_id=self.worker_id, error=f"{type(error).__name__}: {error}"
@@ -88,3 +88,10 @@ class OutboxDispatcher:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
                 except asyncio.TimeoutError:
                     pass
+
+
+def _reason(error: Exception) -> str:
+    """Why a delivery failed, fit for the log: the senders' own errors say what to do (a Teams person who
+    has never opened a chat with the bot, a role nobody holds) and never carry a message's text."""
+    explained = getattr(error, "safe_to_log", False)
+    return f"{type(error).__name__}: {error}" if explained else type(error).__name__

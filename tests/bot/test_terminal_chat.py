@@ -22,3 +22,13 @@ def test_chat_with_a_missing_policy_is_one_line_and_exit_2(capsys, monkeypatch, 
     assert main(["chat"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"policybot: policy file not found: {tmp_path / 'gone.txt'}"
+
+
+def test_a_report_in_the_terminal_asks_each_field_and_shows_the_code(capsys, monkeypatch):
+    # "report", then: what happened, kind (1), where, link, who, when, about the head (n), identity (1).
+    typed = "report\nSomeone keeps messaging me abuse on Instagram.\n1\nInstagram\n\nA parent\nYesterday\nn\n1\nquit\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "Make a report" in out and "[1] Harassment or bullying of me" in out
+    assert "Case code: " in out and "Secret: " in out and "Support for those affected or involved" in out
