@@ -70,7 +70,7 @@ KIND_UNKNOWN = "Please choose what the report is about."
 TOO_LONG = "That's longer than I can take in one go ({limit:,} characters). Send the rest as a follow-up."
 
 # --- After submission -------------------------------------------------------------------------------------
-SUBMITTED_TITLE = "Report sent: case {code}"
+SUBMITTED_TITLE = "Report sent: {code}"
 SUBMITTED = (
     "Keep these two safe: they are the only way back to your report, and I can't show the secret again.\n"
     "Case code: {code}\n"
@@ -98,7 +98,7 @@ EVIDENCE_NOT_IMAGE = "only pictures can be attached"
 EVIDENCE_TOO_BIG = "bigger than {limit_mb} MB"
 SUPPORT_HEADING = "Support the policy offers"
 NOTED_BUTTON = "I've noted it"
-NOTED_TITLE = "Report sent: case {code}"
+NOTED_TITLE = "Report sent: {code}"
 
 # --- Following up -------------------------------------------------------------------------------------------
 FOLLOW_UP_TITLE = "Follow up a report"

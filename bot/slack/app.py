@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -50,6 +51,14 @@ def _quiet_bolt_logger() -> logging.Logger:
 
 
 APP_TOKEN_CHECK_TIMEOUT_S = 15
+# Screenshots attached to a form: Slack's own limit is far higher; a flow refuses what it cannot take.
+FILE_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024
+FILE_DOWNLOAD_TIMEOUT_S = 20
+FILE_HOST_SUFFIX = ".slack.com"
+
+
+class SlackFileError(Exception):
+    """An attached file could not be downloaded. The text never holds the file's address or id."""
 
 
 class SlackSettingsError(ValueError):
@@ -104,6 +113,7 @@ class SlackAdapter:
         self.bolt_app.shortcut(SHORTCUT_CALLBACK_ID)(self._on_shortcut)
         self.bolt_app.action(_OUR_ACTIONS)(self._on_button)
         self.bolt_app.view(re.compile(".+"))(self._on_form)
+        self.bolt_app.event("app_home_opened")(self._on_home_opened)
 
     # --- HTTP and Socket Mode -------------------------------------------------------------------------
 
@@ -166,7 +176,7 @@ class SlackAdapter:
     # ack() first: Slack waits at most 3 s for it, and the answer (database, Web API) can take longer.
 
     async def _on_direct_message(self, body: dict, context) -> None:
-        message = translate.direct_message(body, bot_user_id=context.bot_user_id)
+        message = translate.direct_message(body, bot_user_id=context.bot_user_id, fetch_file=self.download_file)
         if message is not None:
             await self._answer(message)
 
@@ -186,28 +196,124 @@ class SlackAdapter:
     async def _on_button(self, ack, body: dict, respond: AsyncRespond) -> None:
         await ack()
         message = translate.button_click(body)
-        if message is not None:
-            await self._answer(message, respond=respond)
+        if message is None:
+            return
+        view = translate.clicked_view(body)
+        # A button in a modal can show its answer in that modal (views.update), like a submitted form.
+        modal = view if view is not None and view.get("type") == "modal" and view.get("id") else None
+        await self._answer(message, respond=respond, modal=modal)
 
     async def _on_form(self, ack, body: dict) -> None:
-        # Closing the modal is the acknowledgement; the answer arrives as a message afterwards.
-        await ack()
-        await self._answer(translate.form_submission(body))
+        """A submitted modal, answered in the HTTP response: field errors keep it open, an answer meant
+        for the form replaces it ("update"), anything else closes it. The core's work is one short
+        transaction, well inside Slack's 3 s."""
+        message = translate.form_submission(body, fetch_file=self.download_file)
+        replies = await self.core.handle(message)
+        shown = _reply_for_the_form(replies)
+        try:
+            if shown is None:
+                await ack()
+            elif shown.form_errors:
+                await ack(response_action="errors", errors=_field_errors(shown, view=body.get("view") or {}))
+            else:
+                await ack(response_action="update", view=render.form_view(shown))
+        except ValueError:
+            # A view Slack would refuse (a form too big for a modal): close the modal, say so in the DM.
+            log.warning("a form's answer did not fit in a Slack modal")
+            await ack()
+            shown = None
+        await self._send_all(message, [reply for reply in replies if reply is not shown], respond=None, can_open_form=False)
+
+    async def _on_home_opened(self, body: dict) -> None:
+        conversation = translate.home_opened(body)
+        if conversation is None:
+            return
+        try:
+            reply = await self.core.home(conversation=conversation)
+            await self.client.views_publish(user_id=conversation.user_id, view=render.home_view(reply))
+        except (SlackApiError, SlackRequestError) as error:
+            log.warning("Slack refused the App Home view: %s", _error_code(error))
+
+    # --- Files ----------------------------------------------------------------------------------------
+
+    def _may_send_token_to(self, url: str) -> bool:
+        """The bot token goes only to Slack: its file hosts, or the Web API's own host (tests)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host == (urlsplit(self.settings.slack_api_url).hostname or "").lower():
+            return parts.scheme in ("https", "http")
+        return parts.scheme == "https" and (host == FILE_HOST_SUFFIX[1:] or host.endswith(FILE_HOST_SUFFIX))
+
+    async def download_file(self, url: str) -> bytes:
+        """The bytes of a file a person uploaded to Slack (url_private_download), with the bot token
+        (scope files:read). Raises SlackFileError; nothing about the file (address, id) is logged."""
+        if not self._may_send_token_to(url):
+            raise SlackFileError("the file is not on a Slack host")
+        session = self._http_session
+        own_session = session is None or session.closed
+        if own_session:
+            session = aiohttp.ClientSession()
+        try:
+            async with session.get(
+                url,
+                headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"},
+                # A redirect could carry the token elsewhere: Slack serves files directly.
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=FILE_DOWNLOAD_TIMEOUT_S),
+            ) as response:
+                if response.status != 200:
+                    raise SlackFileError(f"Slack answered HTTP {response.status} for the file")
+                if response.content_type == "text/html":
+                    # What Slack sends instead of the file when the token may not read it.
+                    raise SlackFileError("Slack did not give the file (does the app have the files:read scope?)")
+                if (response.content_length or 0) > FILE_DOWNLOAD_MAX_BYTES:
+                    raise SlackFileError("the file is larger than the bot takes")
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data.extend(chunk)
+                    if len(data) > FILE_DOWNLOAD_MAX_BYTES:
+                        raise SlackFileError("the file is larger than the bot takes")
+                return bytes(data)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            # aiohttp's messages name the address: only the kind of failure.
+            raise SlackFileError(f"the file could not be downloaded ({type(error).__name__})") from None
+        finally:
+            if own_session:
+                await session.close()
 
     # --- Answering ------------------------------------------------------------------------------------
 
-    async def _answer(self, message: IncomingMessage, *, respond: AsyncRespond | None = None) -> None:
-        for reply in await self.core.handle(message):
+    async def _answer(self, message: IncomingMessage, *, respond: AsyncRespond | None = None, modal: dict | None = None) -> None:
+        await self._send_all(message, await self.core.handle(message), respond=respond, modal=modal)
+
+    async def _send_all(self, message: IncomingMessage, replies: list[Reply], *, respond: AsyncRespond | None,
+                        modal: dict | None = None, can_open_form: bool = True) -> None:
+        for reply in replies:
             try:
-                await self._send(message=message, reply=reply, respond=respond)
+                if _shown_in_a_form(reply):
+                    await self._show_in_modal(reply, modal=modal)
+                elif reply.form is not None and modal is not None and message.trigger_id:
+                    # A form asked for from inside a modal is stacked on it (views.open would be refused).
+                    await self.client.views_push(trigger_id=message.trigger_id, view=render.modal(reply.form))
+                    if reply.text:
+                        await self._send(message=message, reply=reply, respond=respond, can_open_form=False)
+                else:
+                    await self._send(message=message, reply=reply, respond=respond, can_open_form=can_open_form)
             except (SlackApiError, SlackRequestError) as error:
                 # Only Slack's error code: the payload holds the person's text.
-                code = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-                log.warning("Slack refused a reply: %s", code)
+                log.warning("Slack refused a reply: %s", _error_code(error))
 
-    async def _send(self, *, message: IncomingMessage, reply: Reply, respond: AsyncRespond | None) -> None:
+    async def _show_in_modal(self, reply: Reply, *, modal: dict | None) -> None:
+        # What a form's answer holds (a case code, a secret) never goes into the chat history.
+        if modal is None:
+            log.warning("a reply meant for a form had no form to show in; it was not sent")
+            return
+        await self.client.views_update(view_id=modal["id"], hash=modal.get("hash"), view=render.form_view(reply))
+        modal.pop("hash", None)  # the view changed: a second update in this answer must not be refused as stale
+
+    async def _send(self, *, message: IncomingMessage, reply: Reply, respond: AsyncRespond | None, can_open_form: bool = True) -> None:
         conversation = message.conversation
-        if reply.form is not None and message.trigger_id:
+        if reply.form is not None and message.trigger_id and can_open_form:
             await self.client.views_open(trigger_id=message.trigger_id, view=render.modal(reply.form))
             if not reply.text:
                 return
@@ -217,8 +323,9 @@ class SlackAdapter:
             if can_respond:
                 await self._respond(respond, **payload, replace_original=True)
             else:
-                await self.client.chat_update(channel=conversation.conversation_id, ts=reply.replaces_message_id, **payload)
-        elif reply.private or message.private:
+                channel, ts = translate.split_message_id(reply.replaces_message_id, default_channel=conversation.conversation_id)
+                await self.client.chat_update(channel=channel, ts=ts, **payload)
+        elif (reply.private or message.private) and (can_respond or conversation.conversation_id != conversation.user_id):
             if can_respond:
                 await self._respond(respond, **payload, response_type="ephemeral", replace_original=False)
             else:
@@ -229,6 +336,7 @@ class SlackAdapter:
                     **payload,
                 )
         else:
+            # Includes the person's DM with the bot addressed by their user id: only they see it anyway.
             await self.client.chat_postMessage(
                 channel=conversation.conversation_id, thread_ts=conversation.thread_id, **payload
             )
@@ -238,3 +346,34 @@ class SlackAdapter:
         response = await respond(**message)
         if response.status_code != 200:
             log.warning("Slack refused a reply to a response_url: HTTP %s", response.status_code)
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, SlackApiError) and error.response is not None:
+        return str(error.response.get("error"))
+    return type(error).__name__
+
+
+def _field_errors(reply: Reply, *, view: dict) -> dict[str, str]:
+    """{block_id: error} for the submitted view. Slack refuses the whole answer when an error names a
+    block the view does not have: such an error goes on the first input instead."""
+    inputs = [block.get("block_id") for block in view.get("blocks") or [] if block.get("type") == "input"]
+    errors: dict[str, str] = {}
+    for field_id, error in reply.form_errors:
+        target = field_id if field_id in inputs or not inputs else inputs[0]
+        errors[target] = f"{errors[target]} {error}" if target in errors else error
+    return errors
+
+
+def _shown_in_a_form(reply: Reply) -> bool:
+    return reply.in_form or bool(reply.form_errors)
+
+
+def _reply_for_the_form(replies: list[Reply]) -> Reply | None:
+    """The reply a submitted form shows in place: its errors, else an answer meant for the form, else a
+    follow-up form (a submission has no trigger to open another modal with)."""
+    for wanted in (lambda r: r.form_errors, lambda r: r.in_form, lambda r: r.form is not None):
+        found = next((reply for reply in replies if wanted(reply)), None)
+        if found is not None:
+            return found
+    return None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.messages import Form, Reply
+from handlers.messages import Choice, Form, FormField, Reply
 
 # Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_TEXT_MAX = 3000
@@ -24,6 +24,21 @@ MODAL_BUTTON_MAX = 24
 PRIVATE_METADATA_MAX = 3000
 INPUT_LABEL_MAX = 2000
 PLACEHOLDER_MAX = 150
+HINT_MAX = 2000
+TEXT_INPUT_MAX = 3000
+MODAL_BLOCKS_MAX = 100
+HOME_BLOCKS_MAX = 100
+OPTIONS_MAX = 100
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+# Screenshots only; a file_input takes at most 10 files.
+IMAGE_FILETYPES = ("png", "jpg", "jpeg", "gif", "webp", "heic")
+MAX_FILES = 5
+TOGGLE_ON = "true"
+# A modal needs a title: the app's own name when neither the form nor the reply has one. The close
+# button of a modal that shows an answer (no form left to cancel). handlers/texts may reword both.
+DEFAULT_VIEW_TITLE = getattr(texts, "FORM_DEFAULT_TITLE", "policybot")
+CLOSE_LABEL = getattr(texts, "FORM_CLOSE", "Close")
 
 SHORTENED = "…"
 
@@ -135,42 +150,124 @@ def _fit(content: list[dict], action_blocks: list[dict]) -> list[dict]:
     return [*kept, *action_blocks]
 
 
+def notification_text(reply: Reply) -> str:
+    """The message's `text`: what a lock screen and the notification list show. A reply that must say
+    less there than in the message (a report's details) sets its own."""
+    if reply.notification_text:
+        return shorten(escape(reply.notification_text), FALLBACK_TEXT_MAX)
+    return fallback_text(reply)
+
+
 def message(reply: Reply) -> dict:
     """The `text` and `blocks` arguments of chat.postMessage, chat.postEphemeral or a response_url."""
-    return {"text": fallback_text(reply), "blocks": blocks(reply)}
+    return {"text": notification_text(reply), "blocks": blocks(reply)}
 
 
-def modal(form: Form) -> dict:
-    """A form as a modal view (views.open): what a person types there stays out of the DM history."""
-    view_blocks: list[dict] = []
-    if form.intro:
-        view_blocks.extend(_section(piece) for piece in _chunks(escape(form.intro), SECTION_TEXT_MAX))
-    for field in form.fields:
-        element = {
-            "type": "plain_text_input",
-            "action_id": field.field_id,
-            "multiline": field.multiline,
-            "max_length": min(field.max_length, 3000),
-        }
-        if field.placeholder:
-            element["placeholder"] = {"type": "plain_text", "text": shorten(field.placeholder, PLACEHOLDER_MAX)}
-        view_blocks.append(
-            {
-                "type": "input",
-                "block_id": field.field_id,
-                "optional": not field.required,
-                "label": {"type": "plain_text", "text": shorten(field.label, INPUT_LABEL_MAX)},
-                "element": element,
-            }
-        )
+def _plain(text: str, limit: int) -> dict:
+    # plain_text is shown as typed: Slack does not read mentions or links in it, so no escaping.
+    return {"type": "plain_text", "text": shorten(text, limit), "emoji": True}
+
+
+def _option(choice: Choice) -> dict:
+    return {"text": _plain(choice.label, OPTION_TEXT_MAX), "value": choice.value[:OPTION_VALUE_MAX]}
+
+
+def _text_element(field: FormField) -> dict:
+    max_length = max(1, min(field.max_length, TEXT_INPUT_MAX))
+    element = {"type": "plain_text_input", "action_id": field.field_id, "multiline": field.multiline, "max_length": max_length}
+    if field.initial:
+        element["initial_value"] = field.initial[:max_length]
+    return element
+
+
+def _choice_element(field: FormField) -> dict:
+    options = [_option(choice) for choice in field.choices[:OPTIONS_MAX]]
+    element = {"type": "static_select", "action_id": field.field_id, "options": options}
+    chosen = next((option for option, choice in zip(options, field.choices) if field.initial and choice.value == field.initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return element
+
+
+def _toggle_element(field: FormField) -> dict:
+    option = {"text": _plain(field.label, OPTION_TEXT_MAX), "value": TOGGLE_ON}
+    element = {"type": "checkboxes", "action_id": field.field_id, "options": [option]}
+    if field.initial == TOGGLE_ON:
+        element["initial_options"] = [option]
+    return element
+
+
+def _files_element(field: FormField) -> dict:
+    return {"type": "file_input", "action_id": field.field_id, "filetypes": list(IMAGE_FILETYPES), "max_files": MAX_FILES}
+
+
+_ELEMENTS = {"text": _text_element, "choice": _choice_element, "toggle": _toggle_element, "files": _files_element}
+
+
+def input_block(field: FormField) -> dict:
+    """One form field as an input block; block_id == action_id == the field id (see translate)."""
+    if field.kind not in _ELEMENTS:
+        raise ValueError(f"no Slack input for a {field.kind!r} field")
+    element = _ELEMENTS[field.kind](field)
+    if field.placeholder and field.kind in ("text", "choice"):
+        element["placeholder"] = _plain(field.placeholder, PLACEHOLDER_MAX)
+    block = {
+        "type": "input",
+        "block_id": field.field_id,
+        # An unticked box is an answer ("false"): a required checkbox would refuse it.
+        "optional": not field.required or field.kind == "toggle",
+        "label": _plain(field.label, INPUT_LABEL_MAX),
+        "element": element,
+    }
+    if field.hint:
+        block["hint"] = _plain(field.hint, HINT_MAX)
+    return block
+
+
+def _view_title(*candidates: str) -> dict:
+    title = next((candidate.strip() for candidate in candidates if candidate and candidate.strip()), DEFAULT_VIEW_TITLE)
+    return _plain(title, MODAL_TITLE_MAX)
+
+
+def modal(form: Form, *, reply: Reply | None = None) -> dict:
+    """A form as a modal view (views.open, or a view_submission's "update"): what a person types there
+    stays out of the DM history. `reply` is shown above the inputs (an answer that asks for more)."""
     if len(form.private_metadata) > PRIVATE_METADATA_MAX:
         raise ValueError("a form's private metadata is longer than Slack keeps")
+    inputs = [input_block(field) for field in form.fields]
+    if len(inputs) > MODAL_BLOCKS_MAX:
+        raise ValueError("a form has more fields than a Slack modal holds")
+    before: list[dict] = []
+    if reply is not None:
+        before.extend(blocks(reply))
+    if form.intro:
+        before.extend(_section(piece) for piece in _chunks(escape(form.intro), SECTION_TEXT_MAX))
+    # The inputs are the form: what does not fit is the text above them.
+    before = before[: MODAL_BLOCKS_MAX - len(inputs)]
     return {
         "type": "modal",
         "callback_id": form.form_id,
-        "title": {"type": "plain_text", "text": shorten(form.title, MODAL_TITLE_MAX)},
-        "submit": {"type": "plain_text", "text": shorten(form.submit_label, MODAL_BUTTON_MAX)},
-        "close": {"type": "plain_text", "text": shorten(texts.FORM_CANCEL, MODAL_BUTTON_MAX)},
+        "title": _view_title(form.title, reply.title if reply is not None else ""),
+        "submit": _plain(form.submit_label, MODAL_BUTTON_MAX),
+        "close": _plain(texts.FORM_CANCEL, MODAL_BUTTON_MAX),
         "private_metadata": form.private_metadata,
-        "blocks": view_blocks[:100],
+        "blocks": [*before, *inputs],
     }
+
+
+def form_view(reply: Reply) -> dict:
+    """A reply shown where its form was (a view_submission's "update", or views.update from a button in
+    a modal): the form again when the reply carries one, otherwise the reply with a close button only."""
+    if reply.form is not None:
+        return modal(reply.form, reply=reply)
+    return {
+        "type": "modal",
+        "title": _view_title(reply.title),
+        "close": _plain(CLOSE_LABEL, MODAL_BUTTON_MAX),
+        "blocks": blocks(reply)[:MODAL_BLOCKS_MAX],
+    }
+
+
+def home_view(reply: Reply) -> dict:
+    """The App Home tab (views.publish)."""
+    return {"type": "home", "blocks": blocks(reply)[:HOME_BLOCKS_MAX]}

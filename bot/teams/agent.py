@@ -7,6 +7,10 @@ millisecond and the core's database writes are single small transactions. Work t
 fail (telling the headteacher, the chair of governors, a requester) never runs in the turn: the flows put it
 in the outbox in the same transaction, and a delivery worker sends it later. The same activity id arriving
 twice is answered once: the core claims each delivery before any side effect.
+
+Privacy: the report flow's messages (the words that start it, its form, `status`, follow-ups) never store
+or refresh a conversation reference, so no row about the person moves when they report; and nothing here
+logs an id of a person or conversation, or what anyone wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bot.teams import cards
+from bot.teams.files import FileDownloader
 from bot.teams.translate import conversation_ref, incoming_message, is_direct
 from handlers.messages import ConversationRef, IncomingMessage, Reply
 
@@ -58,17 +63,29 @@ class _RecentReferences:
 
 
 class PolicyBotAgent(ActivityHandler):
-    def __init__(self, *, core, card_actions: cards.ActionKind = "submit") -> None:
+    def __init__(self, *, core, card_actions: cards.ActionKind = "submit", files: FileDownloader | None = None) -> None:
         self._core = core
         self._card_actions = card_actions
         self._recent = _RecentReferences()
+        self._files = files
 
     # --- What arrives --------------------------------------------------------------------------------
 
+    def _incoming(self, turn_context: TurnContext) -> IncomingMessage | None:
+        activity = turn_context.activity
+        if self._files is None:
+            return incoming_message(activity)
+        fetcher = self._files.fetcher(identity=turn_context.identity, service_url=activity.service_url or "")
+        return incoming_message(activity, fetcher=fetcher)
+
+    async def _remember_unless_private(self, activity: Activity, message: IncomingMessage | None) -> None:
+        if message is None or not self._core.is_private_flow(message):
+            await self._remember(activity)
+
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        await self._remember(activity)
-        message = incoming_message(activity)
+        message = self._incoming(turn_context)
+        await self._remember_unless_private(activity, message)
         if message is None:
             log.info("ignored a Teams message carrying nothing policybot understands")
             return
@@ -79,15 +96,19 @@ class PolicyBotAgent(ActivityHandler):
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
     ) -> AdaptiveCardInvokeResponse:
         """An `Action.Execute` click. Teams waits for this answer: a reply that replaces the clicked card
-        comes back in it (Teams swaps the card in place); any other reply is sent as a message."""
+        (or is shown in its form) comes back in it, and Teams swaps the card in place; any other reply is
+        sent as a message."""
         activity = turn_context.activity
-        await self._remember(activity)
-        message = incoming_message(activity)
+        message = self._incoming(turn_context)
+        await self._remember_unless_private(activity, message)
         if message is None:
             return AdaptiveCardInvokeResponse(status_code=200, type=INVOKE_MESSAGE, value="")
         replies = await self._core.handle(message)
         card_id = activity.reply_to_id
-        in_place = next((reply for reply in replies if card_id and reply.replaces_message_id == card_id), None)
+        in_place = next(
+            (reply for reply in replies if card_id and (_shown_in_form(reply) or reply.replaces_message_id == card_id)),
+            None,
+        )
         await self._send(turn_context, message, [reply for reply in replies if reply is not in_place])
         if in_place is not None:
             return AdaptiveCardInvokeResponse(
@@ -119,7 +140,12 @@ class PolicyBotAgent(ActivityHandler):
             self._recent.add(ref)
 
     def to_activity(self, reply: Reply) -> Activity:
-        if not (reply.title or reply.quotes or reply.facts or reply.buttons or reply.form):
+        card_needed = (
+            reply.title or reply.quotes or reply.facts or reply.buttons or reply.form or reply.form_errors
+            # A plain message shows its text in notifications; a card shows its summary instead.
+            or reply.notification_text or reply.in_form
+        )
+        if not card_needed:
             return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
         card = cards.render_card(reply, kind=self._card_actions)
         return Activity(
@@ -134,12 +160,39 @@ class PolicyBotAgent(ActivityHandler):
             if reply.private and not message.is_direct:
                 # Only the sender sees it (Teams' targeted messages); in a one-to-one chat it is private anyway.
                 activity.make_targeted_activity(turn_context.activity.from_property)
-            if reply.replaces_message_id:
-                activity.id = reply.replaces_message_id
+            in_form = _shown_in_form(reply)
+            target = reply.replaces_message_id or (_form_message_id(message) if in_form else None)
+            if target:
+                activity.id = target
                 try:
                     await turn_context.update_activity(activity)
                     continue
-                except Exception:  # an old or deleted card: say it as a new message instead
-                    log.warning("could not update Teams message; sending the reply as a new one", exc_info=True)
+                except Exception as error:  # an old or deleted card: say it as a new message instead
+                    # The type and status only: the SDK's error names the conversation.
+                    status = getattr(error, "status", None)
+                    log.warning(
+                        "could not update a Teams card (%s%s); sending the %s as a new message",
+                        type(error).__name__,
+                        f" {status}" if status else "",
+                        "answer to a form" if in_form else "reply",
+                    )
                     activity.id = None
+            elif in_form:
+                log.warning("an answer to a form had no card to replace; sending it as a new message")
+            # For a form's answer (a case code and secret) a new message is the last resort: it stays in the
+            # chat's history, but the person must get what it says.
             await turn_context.send_activity(activity)
+
+
+def _shown_in_form(reply: Reply) -> bool:
+    """Shown where the submitted form was, never as a message of its own when that can be helped."""
+    return reply.in_form or bool(reply.form_errors)
+
+
+def _form_message_id(message: IncomingMessage) -> str | None:
+    """The card the answer replaces: the submitted form's, or the card whose button was pressed."""
+    if message.form is not None and message.form.message_id:
+        return message.form.message_id
+    if message.click is not None and message.click.message_id:
+        return message.click.message_id
+    return None

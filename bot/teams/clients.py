@@ -130,6 +130,15 @@ class KeptAliveClientFactory(RestChannelServiceClientFactory):
         token = await provider.get_access_token(audience, scopes or claims_identity.get_token_scope())
         return _KeptSessionConnectorClient(endpoint=service_url, token=token, session=self._session(service_url))
 
+    async def bearer_token(self, claims_identity: ClaimsIdentity | None, service_url: str) -> str | None:
+        """The bot's token for the Bot Connector at `service_url`, obtained as for a connector client (the
+        same provider, audience and scopes as the turn's replies); None for an anonymous turn (local mode)."""
+        if claims_identity is None or claims_identity.allow_anonymous or not service_url:
+            return None
+        audience = claims_identity.get_token_audience()
+        provider = self._connection_manager.get_token_provider(claims_identity, service_url)
+        return await provider.get_access_token(audience, claims_identity.get_token_scope())
+
     async def close(self) -> None:
         for session in self._sessions.values():
             await session.close()

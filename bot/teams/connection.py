@@ -9,6 +9,7 @@ replies carry none: that is what Microsoft's local Teams emulator speaks.
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 
 from microsoft_agents.activity import Activity, ActivityTypes
@@ -65,15 +66,64 @@ def _authenticated_configuration(settings: Settings) -> AgentAuthConfiguration:
     )
 
 
+SDK_LOGGER = "microsoft_agents"
+
+
+def _safe_arg(value: object) -> object:
+    return value if value is None or isinstance(value, (bool, int, float)) else "…"
+
+
+def _where(error: BaseException) -> str:
+    """Where an exception came from, frame by frame, without its message: an SDK error's text names the
+    conversation (`v3/conversations/<id>/…`) or repeats the message sent."""
+    return "".join(traceback.format_tb(error.__traceback__)).rstrip()
+
+
+def _scrubbed(record: logging.LogRecord) -> logging.LogRecord:
+    message = str(record.msg)
+    if isinstance(record.args, tuple) and record.args:
+        try:
+            message = message % tuple(_safe_arg(arg) for arg in record.args)
+        except (TypeError, ValueError):
+            pass
+    if record.exc_info and record.exc_info[1] is not None:
+        message += f" ({type(record.exc_info[1]).__name__})\n{_where(record.exc_info[1])}"
+    record.msg, record.args, record.exc_info, record.exc_text = message, None, None, None
+    return record
+
+
+def scrub_sdk_logs() -> None:
+    """Keep the SDK's logs free of ids. It logs conversation and activity ids at INFO for every reply and
+    at ERROR when the connector refuses one, and an exception's text can hold them too. So its chatter
+    below WARNING is off (as `policybot serve` also sets), and every record it makes is scrubbed as it is
+    made, before any handler sees it: text arguments become "…", an exception its type and frames only.
+    Safe to call more than once."""
+    sdk = logging.getLogger(SDK_LOGGER)
+    if sdk.level == logging.NOTSET or sdk.level < logging.WARNING:
+        sdk.setLevel(logging.WARNING)
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "policybot_scrubs_sdk", False):
+        return
+
+    def make_record(name, *args, **kwargs) -> logging.LogRecord:
+        record = previous(name, *args, **kwargs)
+        return _scrubbed(record) if name == SDK_LOGGER or name.startswith(SDK_LOGGER + ".") else record
+
+    make_record.policybot_scrubs_sdk = True
+    logging.setLogRecordFactory(make_record)
+
+
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
-    # The SDK's default handler sends the exception text to the user; say nothing internal.
-    log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
+    # The SDK's default handler sends the exception text to the user; say nothing internal. The log has
+    # the exception's type and frames, not its text, which may name the conversation or hold a message.
+    log.error("a Teams turn failed: %s\n%s", type(error).__name__, _where(error))
     if context.activity.type != ActivityTypes.invoke:
         await context.send_activity(Activity(type=ActivityTypes.message, text=TURN_ERROR_TEXT))
 
 
 def build_connection(settings: Settings) -> TeamsConnection:
     check_settings(settings)
+    scrub_sdk_logs()
     # An app id means a registered bot: authenticate (a managed identity has an app id and no password).
     authenticated = bool(settings.microsoft_app_id)
     if authenticated:

@@ -11,13 +11,15 @@ from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware
 from bot.config import Settings
 from bot.teams.agent import PolicyBotAgent
 from bot.teams.connection import build_connection
+from bot.teams.files import FileDownloader
 
 AGENT_KEY = web.AppKey("policybot_teams_agent", PolicyBotAgent)
 
 
 def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
     connection = build_connection(settings)
-    agent = PolicyBotAgent(core=core, card_actions=settings.teams_card_actions)
+    files = FileDownloader(tokens=connection.clients.bearer_token, authenticated=connection.authenticated)
+    agent = PolicyBotAgent(core=core, card_actions=settings.teams_card_actions, files=files)
     subapp = web.Application(middlewares=[jwt_authorization_middleware])
     with warnings.catch_warnings():
         # The SDK's middleware reads its configuration under this plain string key.
@@ -39,6 +41,7 @@ def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
     subapp.router.add_post("/messages", messages)
 
     async def close_clients(_app: web.Application) -> None:
+        await files.close()
         await connection.clients.close()
 
     subapp.on_cleanup.append(close_clients)

@@ -3,14 +3,10 @@ SQLite database in the test's folder; the Web API is a local recording server.""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from aiohttp import ClientSession, web
-from slack_harness import BOT_TOKEN, SIGNING_SECRET, RecordingSlackApi, SignedClient
+from slack_harness import BOT_TOKEN, SIGNING_SECRET, RecordingSlackApi, serve_slack
 
 from bot.config import Settings
-from bot.slack import build_slack_app
 from handlers.core import ConversationCore
 
 
@@ -44,19 +40,5 @@ async def core(settings):
 @pytest.fixture
 async def slack(settings, core):
     """A running server with the Slack routes; yields a client that signs its requests."""
-    adapter = build_slack_app(settings=settings, core=core)
-    app = web.Application()
-    adapter.add_routes(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    async with ClientSession() as session:
-        yield SignedClient(session=session, url=f"http://127.0.0.1:{port}/slack/events")
-    # Let listeners that run after the acknowledgement finish before the database closes.
-    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and "run_ack_function" in repr(task)]
-    if pending:
-        await asyncio.wait(pending, timeout=5)
-    await adapter.close()
-    await runner.cleanup()
+    async with serve_slack(settings=settings, core=core) as (client, _adapter):
+        yield client

@@ -4,6 +4,8 @@ for response_url hooks) on loopback, and a client that signs requests like Slack
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -16,6 +18,12 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slack"
 SIGNING_SECRET = "test-signing-secret-not-a-real-one"
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER_ID = "U0POLICYBOT"
+# A real 1x1 PNG: what the recording Web API serves as an uploaded screenshot.
+PNG_BYTES = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+# What Slack answers instead of a file when the token may not read it: a 200 with its sign-in page.
+SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
 
 
 def fixture(name: str) -> dict:
@@ -30,6 +38,7 @@ class RecordingSlackApi:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
         self.app.router.add_post("/hooks/{path:.*}", self._hook)
+        self.app.router.add_get("/files-pri/{path:.*}", self._file)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -80,13 +89,28 @@ class RecordingSlackApi:
             return web.json_response({"ok": True, "message_ts": "1760000999.000200"})
         return web.json_response({"ok": True})
 
+    def file_url(self, original: str) -> str:
+        """A fixture's files.slack.com address (url_private…), pointed at this server."""
+        return f"{self.url}/{original.split('://', 1)[1].split('/', 1)[1]}"
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """Slack's file hosting: the bytes with the bot token, a sign-in page without it."""
+        authorization = request.headers.get("Authorization", "")
+        self.calls.append(("file", {"path": request.path, "_authorization": authorization}))
+        if authorization != f"Bearer {BOT_TOKEN}":
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
+        return web.Response(body=PNG_BYTES, content_type="image/png")
+
     async def _hook(self, request: web.Request) -> web.Response:
         self.calls.append(("response_url", await request.json()))
         return web.Response(text="ok")
 
     def answers(self) -> list[tuple[str, dict]]:
-        """Every call except bolt's own auth.test."""
-        return [call for call in self.calls if call[0] != "auth.test"]
+        """Every call except bolt's own auth.test and file downloads."""
+        return [call for call in self.calls if call[0] not in ("auth.test", "file")]
+
+    def calls_to(self, method: str) -> list[dict]:
+        return [arguments for name, arguments in self.calls if name == method]
 
     async def wait_for_answers(self, count: int, *, timeout: float = 5.0) -> list[tuple[str, dict]]:
         deadline = time.monotonic() + timeout
@@ -132,6 +156,31 @@ class SignedClient:
         )
 
 
+@contextlib.asynccontextmanager
+async def serve_slack(*, settings, core):
+    """The Slack routes of a real adapter on a loopback server; yields (SignedClient, adapter)."""
+    from bot.slack import build_slack_app
+
+    adapter = build_slack_app(settings=settings, core=core)
+    app = web.Application()
+    adapter.add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with ClientSession() as session:
+            yield SignedClient(session=session, url=f"http://127.0.0.1:{port}/slack/events"), adapter
+        # Let listeners that run after the acknowledgement finish before the database closes.
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and "run_ack_function" in repr(task)]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+    finally:
+        await adapter.close()
+        await runner.cleanup()
+
+
 def buttons_in(blocks: list[dict]) -> dict[str, dict]:
     return {
         element["action_id"]: element
@@ -149,4 +198,54 @@ def click_payload(*, button: dict, response_url: str, channel: str = "D0BOTDM01"
     payload["channel"]["id"] = channel
     payload["response_url"] = response_url
     payload["trigger_id"] = trigger_id
+    return payload
+
+
+def home_click_payload(*, action_id: str, value: str = "", modal: bool = False, trigger_id: str | None = None) -> dict:
+    """A button clicked in the App Home tab (or, with modal=True, in a modal): no channel, no response_url."""
+    payload = fixture("block_actions_modal.json" if modal else "block_actions_home.json")
+    payload["actions"][0].update(action_id=action_id, value=value, text={"type": "plain_text", "text": action_id})
+    if trigger_id:
+        payload["trigger_id"] = trigger_id
+    return payload
+
+
+def state_values_for(view: dict, answers: dict) -> dict:
+    """The view.state.values Slack sends for a modal rendered as `view`, filled with `answers` (field id →
+    text, a choice's value, True/False for a box, or a list of file objects for a file input)."""
+    values: dict = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        answer = answers.get(block["block_id"])
+        kind = element["type"]
+        if kind == "plain_text_input":
+            state = {"type": kind, "value": answer if answer not in (None, "") else None}
+        elif kind in ("static_select", "radio_buttons"):
+            chosen = next((option for option in element["options"] if option["value"] == answer), None)
+            state = {"type": kind, "selected_option": chosen}
+        elif kind == "checkboxes":
+            state = {"type": kind, "selected_options": list(element["options"]) if answer else []}
+        elif kind == "file_input":
+            state = {"type": kind, "files": list(answer or [])}
+        else:
+            raise AssertionError(f"no state for a {kind}")
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+def submission_payload(view: dict, answers: dict, *, trigger_id: str = "1234567890.4444444444.dddddddddddddddddddddddddddddddd",
+                       user: str = "U0TEACHER1") -> dict:
+    """A view_submission of the modal `view` (as the app opened it) with `answers`."""
+    payload = fixture("view_submission_report.json")
+    payload["trigger_id"] = trigger_id
+    payload["user"]["id"] = user
+    payload["view"].update(
+        callback_id=view.get("callback_id", ""),
+        private_metadata=view.get("private_metadata", ""),
+        blocks=view["blocks"],
+        title=view["title"],
+        state={"values": state_values_for(view, answers)},
+    )
     return payload

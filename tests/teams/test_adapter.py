@@ -25,6 +25,11 @@ class ScriptedCore:
     async def remember_conversation(self, *, ref) -> None:
         self.remembered.append(ref)
 
+    def is_private_flow(self, message: IncomingMessage) -> bool:
+        return self.private_flow
+
+    private_flow = False
+
 
 @pytest.fixture
 def scripted():

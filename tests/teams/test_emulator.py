@@ -6,6 +6,7 @@ Needs Node.js and `npm ci` (make test does it). Skipped with the reason outside 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -136,3 +137,95 @@ async def test_ask_and_click_through_the_teams_emulator(emulator_available, sett
         await bot.close()
     # The emulator's log holds the chat: it lived in a private folder that is gone now.
     assert emulator._log_dir is not None and not emulator._log_dir.exists()
+
+
+async def test_a_report_through_the_teams_emulator(emulator_available, settings, core, tmp_path):
+    """The report form in Microsoft's emulator: "report", the form card, its submission replaced in place
+    by the case code (an updateMessage, never a new message), "I've noted it", then a screenshot sent in
+    the chat as the emulator can send one (a mocked activity: its chat box takes text and cards only)."""
+    import re
+
+    from sqlmodel import func, select
+
+    from handlers import report_texts
+    from storage.models import CaseEvidence, ReportCase
+
+    from .test_flows import card_texts
+    from .test_report_adapter import PNG
+
+    bot = await RunningApp(build_app(settings=settings, core=core)).start()
+    emulator = await Emulator.start(endpoint=f"{bot.url}/api/messages", port=free_port())
+    client = EmulatorClient(bot.session, emulator.url)
+    try:
+        config = await client.config()
+        chat, user = config["personalChat"]["id"], config["currentUser"]["id"]
+        await client.listen()
+        await client.post(f"/_debug/conversation/{chat}/installation", {})
+        await client.post(
+            f"/_conversation/v1/conversations/{chat}/messages",
+            {"type": "text", "text": "report", "textFormat": "plain", "from": {"id": user}},
+        )
+        form_message = await client.next_message()
+        form = card_of(form_message)
+        inputs = {item["id"]: item for item in form["body"] if item.get("type", "").startswith("Input.")}
+        assert {"what", "kind", "where", "about_headteacher", "identity"} <= set(inputs)
+        values = {**form["actions"][-1]["data"], **{key: item.get("value", "") for key, item in inputs.items()}}
+
+        await client.post(
+            "/_conversation/v1/submit",
+            {
+                "conversation": {"id": chat},
+                "replyToId": form_message["messageId"],
+                "value": {**values, "what": "A parent posts my photo with abusive comments.", "kind": "harassment_me"},
+                "from": {"id": user},
+            },
+        )
+        frame = await asyncio.wait_for(_next_frame(client, ("createMessage", "updateMessage")), 15)
+        assert frame["action"] == "updateMessage", "the confirmation replaces the form, it is no new message"
+        confirmation = frame["message"]
+        assert confirmation["messageId"] == form_message["messageId"]
+        shown = "\n".join(card_texts(card_of(confirmation)))
+        code = re.search(r"Case code: ([A-Z0-9]{4}-[A-Z0-9]{4})\b", shown).group(1)
+        secret = re.search(r"Secret: (\S+)", shown).group(1)
+
+        noted = next(action for action in card_of(confirmation)["actions"] if action["title"] == report_texts.NOTED_BUTTON)
+        await client.post(
+            "/_conversation/v1/submit",
+            {"conversation": {"id": chat}, "replyToId": confirmation["messageId"], "value": noted["data"], "from": {"id": user}},
+        )
+        frame = await asyncio.wait_for(_next_frame(client, ("createMessage", "updateMessage")), 15)
+        assert frame["action"] == "updateMessage" and secret not in json.dumps(frame)
+        assert code in "\n".join(card_texts(card_of(frame["message"])))
+
+        # A screenshot, as a mocked activity: the emulator posts it to the bot as it is.
+        async with bot.session.get(
+            f"{emulator.url}/_internal/v1/customActivities/template", params={"conversationId": chat, "type": "install"}
+        ) as response:
+            template = await response.json()
+        picture = {
+            **{key: template[key] for key in ("channelId", "serviceUrl", "recipient", "conversation", "from", "channelData", "locale")},
+            "type": "message",
+            "id": "emulator-evidence-1",
+            "text": f"add evidence to {code}",
+            "textFormat": "plain",
+            "attachments": [{"contentType": "image/png", "name": "screenshot.png", "contentUrl": "data:image/png;base64," + base64.b64encode(PNG).decode()}],
+        }
+        await client.post("/_internal/v1/customActivities", picture)
+        answer = await asyncio.wait_for(_next_frame(client, ("createMessage",)), 15)
+        assert code in json.dumps(answer)
+        await core.wait_for_background()
+
+        async with core.database.transaction() as session:
+            assert (await session.exec(select(func.count()).select_from(ReportCase))).one() == 1
+            assert (await session.exec(select(func.count()).select_from(CaseEvidence))).one() == 1
+    finally:
+        await client.close()
+        await emulator.stop()
+        await bot.close()
+
+
+async def _next_frame(client: EmulatorClient, actions: tuple[str, ...]) -> dict:
+    while True:
+        frame = await client.frames.get()
+        if frame.get("action") in actions:
+            return frame

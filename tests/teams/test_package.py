@@ -53,3 +53,19 @@ def test_the_command_says_what_is_missing_in_one_line(capsys):
     assert main([]) == 2
     error = capsys.readouterr().err
     assert error.startswith("policybot: MICROSOFT_APP_ID is not set") and error.count("\n") == 1
+
+
+def test_the_manifest_lists_the_same_commands_as_the_adapter_with_report_and_status():
+    from bot.teams import texts
+    from bot.teams.package import TEAMS_DIR
+
+    manifest = json.loads((TEAMS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    [command_list] = manifest["bots"][0]["commandLists"]
+    commands = [(command["title"], command["description"]) for command in command_list["commands"]]
+
+    assert commands == list(texts.COMMANDS)
+    assert {"report", "status"} <= {title for title, _ in commands}
+    # Teams' limits: ten commands, titles of 32 characters, descriptions of 128.
+    assert len(commands) <= 10 and all(len(title) <= 32 and len(description) <= 128 for title, description in commands)
+    # Screenshots for a report can be attached as files in the one-to-one chat.
+    assert manifest["bots"][0]["supportsFiles"] is True
