@@ -220,6 +220,11 @@ def _form_metadata(message: IncomingMessage) -> tuple[str, str | None]:
     return code[:20], card
 
 
+def _form_again(form_id: str, *, code: str, card: str | None, field: str, problem: str) -> Reply:
+    """The staff form redrawn with what is wrong with it."""
+    return Reply(text="", form=_staff_form(form_id, code=code, card=card), form_errors=((field, problem),), in_form=True, private=True)
+
+
 async def _after_staff_form(context, message, view, confirmation: str, card: str | None) -> list[Reply]:
     view = await repo.get_case(session=context.session, code=view.case.code)
     replies = [Reply(text=confirmation, in_form=True, private=True)]
@@ -235,16 +240,14 @@ async def submit_reply(*, context: FlowContext, message: IncomingMessage) -> lis
         return [refusal]
     reply = message.form.values.get("reply", "").strip()
     if not reply:
-        return [Reply(text="", form=_staff_form(actions.CASE_REPLY_FORM, code=code, card=card),
-                      form_errors=(("reply", texts.MESSAGE_EMPTY),), in_form=True, private=True)]
+        return [_form_again(actions.CASE_REPLY_FORM, code=code, card=card, field="reply", problem=texts.MESSAGE_EMPTY)]
     role = await _acting_role(context, message, view)
     try:
         await repo.add_staff_reply(session=context.session, code=code, text=reply, actor=_actor(message, role))
     except CaseClosed:
         return [Reply(text=texts.ALREADY_CLOSED.format(code=code, closed=_day(view.case.closed_on)), in_form=True, private=True)]
     except TextTooLong as error:
-        return [Reply(text="", form=_staff_form(actions.CASE_REPLY_FORM, code=code, card=card),
-                      form_errors=(("reply", texts.TOO_LONG.format(limit=error.limit)),), in_form=True, private=True)]
+        return [_form_again(actions.CASE_REPLY_FORM, code=code, card=card, field="reply", problem=texts.TOO_LONG.format(limit=error.limit))]
     return await _after_staff_form(context, message, view, texts.REPLY_SAVED.format(code=code), card)
 
 
@@ -255,8 +258,7 @@ async def submit_close(*, context: FlowContext, message: IncomingMessage) -> lis
         return [refusal]
     outcome = message.form.values.get("outcome", "").strip()
     if not outcome:
-        return [Reply(text="", form=_staff_form(actions.CASE_CLOSE_FORM, code=code, card=card),
-                      form_errors=(("outcome", texts.MESSAGE_EMPTY),), in_form=True, private=True)]
+        return [_form_again(actions.CASE_CLOSE_FORM, code=code, card=card, field="outcome", problem=texts.MESSAGE_EMPTY)]
     if view.case.status == repo.CLOSED:
         return [Reply(text=texts.ALREADY_CLOSED.format(code=code, closed=_day(view.case.closed_on)), in_form=True, private=True)]
     role = await _acting_role(context, message, view)
@@ -264,8 +266,7 @@ async def submit_close(*, context: FlowContext, message: IncomingMessage) -> lis
         await repo.close_case(session=context.session, code=code, actor=_actor(message, role), outcome=outcome,
                               note=message.form.values.get("note", "").strip())
     except TextTooLong as error:
-        return [Reply(text="", form=_staff_form(actions.CASE_CLOSE_FORM, code=code, card=card),
-                      form_errors=(("outcome", texts.TOO_LONG.format(limit=error.limit)),), in_form=True, private=True)]
+        return [_form_again(actions.CASE_CLOSE_FORM, code=code, card=card, field="outcome", problem=texts.TOO_LONG.format(limit=error.limit))]
     return await _after_staff_form(context, message, view, texts.CASE_CLOSED.format(code=code), card)
 
 
