@@ -3,9 +3,10 @@
 Privacy rules the schema itself enforces:
 - `ReportCase` and `CaseMessage` have no column that could hold a platform user id, a name, a DM channel,
   a team id or a message timestamp: only the day a case was opened or a message sent.
-- Report texts, follow-up messages, escalated questions, staff notes, removal descriptions and notification
-  payloads are stored encrypted (`*_encrypted` columns, see `storage.crypto`). Audit details never hold
-  free text that staff or reporters typed: they say that a note exists, not what it says.
+- Report texts, follow-up messages, escalated questions and their draft posts, staff notes, removal
+  descriptions and reasons, and notification payloads are stored encrypted (`*_encrypted` columns, see
+  `storage.crypto`). Audit details never hold free text that staff or reporters typed: they say that a
+  note exists, not what it says.
 - Processed events are stored as keyed digests, not as the platform's event ids.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint, false
+from sqlalchemy import Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -23,6 +24,13 @@ PLATFORM_LEN = 32
 USER_ID_LEN = 255
 ROLE_LEN = 40
 STATUS_LEN = 16
+NAME_LEN = 200
+
+
+def name_field():
+    """A person's display name as the platform gave it, "" when unknown (existing rows get "" too)."""
+    # As SQL text: Alembic's SQLite comparison takes a plain "" for no default at all.
+    return Field(default="", max_length=NAME_LEN, sa_column_kwargs={"server_default": text("''")})
 
 
 class StorageMeta(SQLModel, table=True):
@@ -241,6 +249,18 @@ class EscalationBase(SQLModel):
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    # What a question is about: a post, a friend request, an incident or something else.
+    topic: str = Field(default="post", max_length=STATUS_LEN, sa_column_kwargs={"server_default": "post"})
+    # Staff asking a question are not anonymous: the headteacher sees who asks, and answers them.
+    requester_name: str = name_field()
+    # The headteacher's answer to a question: fine, don't post, or come and talk.
+    decision: str | None = Field(default=None, max_length=STATUS_LEN)
+    resolved_by_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    resolved_by_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    resolved_by_name: str = name_field()
+    # When the recipient is reminded of a question still unanswered (once: `reminded`).
+    remind_at: datetime | None = None
+    reminded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Escalation(EscalationBase, table=True):
@@ -249,6 +269,11 @@ class Escalation(EscalationBase, table=True):
     case_id: int | None = Field(default=None, foreign_key="report_case.id", ondelete="CASCADE", index=True)
     question_encrypted: str = Field(sa_type=Text)
     response_encrypted: str | None = Field(default=None, sa_type=Text)
+    # The post the asker means to publish, when they gave it.
+    draft_encrypted: str | None = Field(default=None, sa_type=Text)
+    # The policy clauses the advisor quoted, as JSON [[section, quote], ...]: the school's public policy, so
+    # not encrypted.
+    clauses: str | None = Field(default=None, sa_type=Text)
 
 
 class EscalationPublic(EscalationBase):
@@ -256,6 +281,8 @@ class EscalationPublic(EscalationBase):
     case_id: int | None
     question: str
     response: str | None
+    draft: str
+    clause_pairs: list[tuple[str, str]]
 
 
 # --- Removal requests -----------------------------------------------------------------------------------
@@ -270,6 +297,29 @@ class RemovalRequestBase(SQLModel):
     decided_by_role: str | None = Field(default=None, max_length=ROLE_LEN)
     decided_by_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
     decided_by_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    # "request" (staff asked for it) or "notice" (a decider told someone to take it down, no request first).
+    origin: str = Field(default="request", max_length=STATUS_LEN, sa_column_kwargs={"server_default": "request"})
+    # Where it was posted (the school's account, a colleague's, a parent's, elsewhere): decides who removes it.
+    location: str = Field(default="elsewhere", max_length=32, sa_column_kwargs={"server_default": "elsewhere"})
+    requester_name: str = name_field()
+    # The policy clause it breaches (the school's public policy, not encrypted).
+    clause_section: str | None = Field(default=None, max_length=200)
+    clause_text: str | None = Field(default=None, sa_type=Text)
+    # The member of staff who posted it, when named; they remove it themselves when they can be messaged.
+    poster_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    poster_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    poster_name: str = name_field()
+    # Set on approval when no person can be asked: the role that must take it down (or have it taken down).
+    actor_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    decided_by_name: str = name_field()
+    # The deadline set on approval, and who confirmed it was taken down, when.
+    due_at: datetime | None = None
+    removed_at: datetime | None = None
+    removed_by_role: str | None = Field(default=None, max_length=ROLE_LEN)
+    removed_by_platform: str | None = Field(default=None, max_length=PLATFORM_LEN)
+    removed_by_user_id: str | None = Field(default=None, max_length=USER_ID_LEN)
+    removed_by_name: str = name_field()
+    overdue_reminded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class RemovalRequest(RemovalRequestBase, table=True):
@@ -277,12 +327,15 @@ class RemovalRequest(RemovalRequestBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     description_encrypted: str = Field(sa_type=Text)
     decision_note_encrypted: str | None = Field(default=None, sa_type=Text)
+    # Why it must come down, in the requester's or decider's words.
+    reason_encrypted: str | None = Field(default=None, sa_type=Text)
 
 
 class RemovalRequestPublic(RemovalRequestBase):
     id: int
     description: str
     decision_note: str | None
+    reason: str
 
 
 # --- Role holders ---------------------------------------------------------------------------------------

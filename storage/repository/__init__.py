@@ -1,7 +1,7 @@
 """Repository functions: every read and write the flows make. All take keyword-only arguments and a
 session from `Database.transaction()`; none commits (the transaction does)."""
 
-from storage.repository._common import ANONYMOUS_REPORTER, MAX_TEXT_CHARS, SYSTEM, Actor
+from storage.repository._common import ANONYMOUS_REPORTER, MAX_TEXT_CHARS, SYSTEM, Actor, school_days_after
 from storage.repository.audit import list_audit_events, record_audit_event, write_audit_csv
 from storage.repository.cases import (
     ACKNOWLEDGED,
@@ -21,16 +21,33 @@ from storage.repository.cases import (
     add_staff_reply,
     case_id_for_code,
     close_case,
+    count_open_cases,
     create_case,
     get_case,
     list_evidence,
+    list_open_cases,
     open_case,
     recipient_roles,
     reporter_contact,
     send_case_reminders,
 )
-from storage.repository.conversations import get_conversation_reference, save_conversation_reference
-from storage.repository.escalations import answer_escalation, create_escalation, escalate_case, get_escalation
+from storage.repository.conversations import get_conversation_reference, list_known_people, save_conversation_reference
+from storage.repository.escalations import (
+    ESCALATION_ANSWERED,
+    ESCALATION_OPENED,
+    ESCALATION_REMINDER,
+    ESCALATION_WAITING,
+    QUESTION_DECISIONS,
+    QUESTION_TOPICS,
+    answer_escalation,
+    count_open_escalations,
+    create_escalation,
+    escalate_case,
+    get_escalation,
+    list_escalations_by_requester,
+    list_open_escalations,
+    send_escalation_reminders,
+)
 from storage.repository.events import claim_event, claim_events
 from storage.repository.feedback import record_feedback
 from storage.repository.outbox import (
@@ -42,17 +59,36 @@ from storage.repository.outbox import (
     mark_delivered,
     mark_failed,
 )
-from storage.repository.removals import create_removal_request, decide_removal_request, get_removal_request
+from storage.repository.removals import (
+    LOCATIONS,
+    REMOVAL_DECIDED,
+    REMOVAL_DONE,
+    REMOVAL_NOTICE,
+    REMOVAL_OVERDUE,
+    REMOVAL_REQUESTED,
+    Poster,
+    confirm_removed,
+    count_removal_requests,
+    create_removal_request,
+    decide_removal_request,
+    get_removal_request,
+    issue_removal_notice,
+    list_removal_notices_for,
+    list_removal_requests,
+    list_removals_by_requester,
+    send_removal_reminders,
+)
 from storage.repository.retention import PurgeReport, purge_expired
-from storage.repository.roles import (
+from storage.repository.roles import assign_role, display_name_of, list_role_holders, roles_of, unassign_role
+from storage.role_names import (
     CHAIR_OF_GOVERNORS,
+    DECIDER_ROLES,
+    DEPUTY_HEADTEACHER,
     HEADTEACHER,
+    REPORT_ROLES,
     ROLES,
     SAFEGUARDING_LEAD,
-    assign_role,
-    list_role_holders,
-    roles_of,
-    unassign_role,
+    SCHOOL_ACCOUNTS,
 )
 
 __all__ = [
@@ -101,6 +137,7 @@ __all__ = [
     "escalate_case",
     "get_case",
     "get_conversation_reference",
+    "list_known_people",
     "get_escalation",
     "get_notification",
     "get_removal_request",
@@ -115,5 +152,37 @@ __all__ = [
     "roles_of",
     "save_conversation_reference",
     "unassign_role",
+    "school_days_after",
+    "count_open_cases",
+    "list_open_cases",
+    "ESCALATION_ANSWERED",
+    "ESCALATION_OPENED",
+    "ESCALATION_REMINDER",
+    "ESCALATION_WAITING",
+    "QUESTION_DECISIONS",
+    "QUESTION_TOPICS",
+    "count_open_escalations",
+    "list_escalations_by_requester",
+    "list_open_escalations",
+    "send_escalation_reminders",
+    "LOCATIONS",
+    "REMOVAL_DECIDED",
+    "REMOVAL_DONE",
+    "REMOVAL_NOTICE",
+    "REMOVAL_OVERDUE",
+    "REMOVAL_REQUESTED",
+    "Poster",
+    "confirm_removed",
+    "count_removal_requests",
+    "issue_removal_notice",
+    "list_removal_notices_for",
+    "list_removal_requests",
+    "list_removals_by_requester",
+    "send_removal_reminders",
+    "DECIDER_ROLES",
+    "DEPUTY_HEADTEACHER",
+    "REPORT_ROLES",
+    "SCHOOL_ACCOUNTS",
+    "display_name_of",
     "write_audit_csv",
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
@@ -50,6 +51,20 @@ def start_of_today() -> datetime:
     return datetime.combine(today(), datetime.min.time(), tzinfo=UTC)
 
 
+def school_days_after(start: datetime, days: int) -> datetime:
+    """The same time of day `days` weekdays after `start`, Saturdays and Sundays skipped: Friday 10:00 + 2 is
+    Tuesday 10:00, and so is Saturday 10:00 + 2. Weekdays are counted in `start`'s time zone. Term dates and
+    bank holidays are not known here, so a deadline may fall in a holiday."""
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    moment = start
+    while days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            days -= 1
+    return moment
+
+
 def cipher_of(session: AsyncSession) -> Cipher:
     try:
         return session.info["cipher"]
@@ -88,4 +103,14 @@ def add_audit(
             subject_id=None if subject_id is None else str(subject_id),
             detail=detail,
         )
+    )
+
+
+def newest_by_requester(model, *, platform: str, user_id: str, limit: int):
+    """What one member of staff asked for (questions, removal requests), newest first."""
+    return (
+        select(model)
+        .where(model.requester_platform == platform, model.requester_user_id == user_id)
+        .order_by(col(model.created_at).desc(), col(model.id).desc())
+        .limit(limit)
     )

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from sqlalchemy import and_, false, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,7 +42,7 @@ from storage.repository._common import (
     utcnow,
 )
 from storage.repository.outbox import enqueue_notification
-from storage.repository.roles import CHAIR_OF_GOVERNORS, HEADTEACHER, SAFEGUARDING_LEAD
+from storage.role_names import CHAIR_OF_GOVERNORS, HEADTEACHER, SAFEGUARDING_LEAD
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
@@ -324,6 +325,32 @@ async def close_case(*, session: AsyncSession, code: str, actor: Actor, note: st
         )
         await _tell_reporter(session, case, kind=CASE_UPDATE_FOR_REPORTER)
     return ReportCasePublic.model_validate(case)
+
+
+async def list_open_cases(*, session: AsyncSession, roles: set[str], limit: int = 20) -> list[ReportCasePublic]:
+    """Cases not closed that go to one of `roles` (see `recipient_roles`), oldest first. A headteacher never
+    sees a case about the headteacher, even through another role they hold."""
+    found = await session.exec(
+        _open_cases_for(select(ReportCase), roles).order_by(ReportCase.opened_on, ReportCase.id).limit(limit)
+    )
+    return [ReportCasePublic.model_validate(case) for case in found.all()]
+
+
+async def count_open_cases(*, session: AsyncSession, roles: set[str]) -> int:
+    return (await session.exec(_open_cases_for(select(func.count()).select_from(ReportCase), roles))).one()
+
+
+def _open_cases_for(statement, roles: set[str]):
+    # Who is told depends on two flags only: the four combinations are checked here, with recipient_roles
+    # itself, so that the overview and the notifications cannot disagree.
+    visible = [
+        and_(ReportCase.about_headteacher == about, ReportCase.safeguarding == safeguarding)
+        for about in (False, True)
+        for safeguarding in (False, True)
+        if set(recipient_roles(about_headteacher=about, safeguarding=safeguarding)) & roles
+        and not (about and HEADTEACHER in roles)
+    ]
+    return statement.where(ReportCase.status != CLOSED, or_(false(), *visible))
 
 
 async def send_case_reminders(*, session: AsyncSession, on: date | None = None) -> int:

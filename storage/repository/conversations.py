@@ -40,3 +40,18 @@ async def get_conversation_reference(*, session: AsyncSession, platform: str, us
     )
     reference_json = found.first()
     return None if reference_json is None else json.loads(reference_json)
+
+
+async def list_known_people(*, session: AsyncSession, platform: str, limit: int = 100) -> list[tuple[str, str]]:
+    """(user id, display name) of the people with a stored conversation on `platform` whose reference
+    carries their name (Teams keeps it in `user.name`), by name: the choices of a "who posted it" field."""
+    found = await session.exec(
+        select(ConversationReference.user_id, ConversationReference.reference_json).where(ConversationReference.platform == platform)
+    )
+    people = []
+    for user_id, reference_json in found.all():
+        user = json.loads(reference_json).get("user")
+        name = user.get("name") if isinstance(user, dict) else None
+        if isinstance(name, str) and name.strip():
+            people.append((user_id, name.strip()))
+    return sorted(people, key=lambda person: person[1].lower())[:limit]

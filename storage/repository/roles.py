@@ -1,4 +1,5 @@
-"""Who holds which role (headteacher, chair of governors, designated safeguarding lead) on which platform."""
+"""Who holds which role (headteacher, deputy, chair of governors, designated safeguarding lead, whoever runs
+the school's accounts) on which platform."""
 
 from __future__ import annotations
 
@@ -8,11 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import RoleHolder, RoleHolderPublic
 from storage.repository._common import SYSTEM, Actor, add_audit, check_length, insert_for, utcnow
-
-HEADTEACHER = "headteacher"
-CHAIR_OF_GOVERNORS = "chair_of_governors"
-SAFEGUARDING_LEAD = "safeguarding_lead"
-ROLES = (HEADTEACHER, CHAIR_OF_GOVERNORS, SAFEGUARDING_LEAD)
+from storage.role_names import ROLES
 
 
 def check_role(role: str) -> None:
@@ -70,3 +67,14 @@ async def list_role_holders(*, session: AsyncSession, role: str | None = None, p
 async def roles_of(*, session: AsyncSession, platform: str, user_id: str) -> set[str]:
     found = await session.exec(select(RoleHolder.role).where(RoleHolder.platform == platform, RoleHolder.user_id == user_id))
     return set(found.all())
+
+
+async def display_name_of(*, session: AsyncSession, platform: str, user_id: str) -> str:
+    """The name the person was given when assigned a role (the first one given, of any role), or ""."""
+    found = await session.exec(
+        select(RoleHolder.display_name)
+        .where(RoleHolder.platform == platform, RoleHolder.user_id == user_id, RoleHolder.display_name != "")
+        .order_by(RoleHolder.id)
+        .limit(1)
+    )
+    return found.first() or ""

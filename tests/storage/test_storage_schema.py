@@ -154,6 +154,18 @@ async def test_a_database_from_a_newer_version_is_refused(settings):
         await Database.open(settings=settings)
 
 
+async def _down_to_and_back_up(db, revision: str) -> None:
+    def down_and_up(connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        command.upgrade(config, "head")
+
+    async with db.engine.connect() as connection:
+        await connection.run_sync(down_and_up)
+        await connection.commit()
+
+
 async def test_moving_between_revisions_keeps_every_case_message_and_notification(db):
     """0002 links notifications to cases and adds the close note; on SQLite neither step may copy the case
     table, whose old copy's DROP would cascade to every message and escalation."""
@@ -162,18 +174,25 @@ async def test_moving_between_revisions_keeps_every_case_message_and_notificatio
         await repo.add_reporter_message(session=session, code=new.code, secret=new.secret, text="a follow-up")
         await repo.escalate_case(session=session, code=new.code, to_role="safeguarding_lead", actor=repo.SYSTEM, note="a note")
 
-    def down_and_up(connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0001")
-        command.upgrade(config, "head")
-
-    async with db.engine.connect() as connection:
-        await connection.run_sync(down_and_up)
-        await connection.commit()
+    await _down_to_and_back_up(db, "0001")
     async with db.engine.connect() as connection:
         counts = {
             table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
             for table in ("report_case", "case_message", "escalation", "notification")
         }
     assert counts == {"report_case": 1, "case_message": 1, "escalation": 1, "notification": 3}
+
+
+async def test_going_back_to_0003_and_up_again_keeps_questions_and_removals(db):
+    """0004 adds the decisions' columns in place: on SQLite, escalation and removal_request are not copied."""
+    teacher = repo.Actor(role="staff", platform="slack", user_id="UTEACHER")
+    async with db.transaction() as session:
+        await repo.create_escalation(session=session, requester=teacher, question="Can I post this?", draft="a draft", topic="friend")
+        request = await repo.create_removal_request(session=session, requester=teacher, description="a photo", location="parent")
+    await _down_to_and_back_up(db, "0003")
+    async with db.transaction() as session:
+        [question] = await repo.list_open_escalations(session=session)
+        stored = await repo.get_removal_request(session=session, request_id=request.id)
+    # The rows stay; what 0004 added starts again from its defaults.
+    assert (question.question, question.topic, question.draft) == ("Can I post this?", "post", "")
+    assert (stored.description, stored.location, stored.origin, stored.poster_name, stored.reason) == ("a photo", "elsewhere", "request", "", "")

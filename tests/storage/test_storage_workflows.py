@@ -68,7 +68,9 @@ async def test_a_removal_request_is_decided_once_and_the_requester_told(db):
     async with db.transaction() as session:
         with pytest.raises(AlreadyDecided, match="already approved"):
             await repo.decide_removal_request(session=session, request_id=request.id, actor=HEADTEACHER, approve=False)
-    [to_teacher] = await _claim_all(db)
+    # Nobody named as the poster and a post elsewhere: the headteacher is the one to have it taken down.
+    notice, to_teacher = await _claim_all(db)
+    assert (notice.kind, notice.recipient_role) == ("removal_notice", "headteacher")
     assert (to_teacher.recipient_user_id, to_teacher.payload["status"]) == ("UTEACHER", "approved")
     async with db.transaction() as session:
         assert (await repo.get_removal_request(session=session, request_id=request.id)).status == "approved"
