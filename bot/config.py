@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # A report's notifications leave at a random delay of up to this many seconds, so their time says less
     # about when the reporter wrote (urgent reports leave at once). 0 turns it off.
     notify_jitter_seconds: int = Field(default=900, ge=0, le=86_400)
+    # A question to the headteacher left unanswered this many school days (weekends skipped) brings one
+    # reminder to them, and the asker is told it is still waiting.
+    question_reminder_school_days: int = Field(default=2, ge=1, le=30)
+    # Whoever is asked to remove something has this long; then they and the headteacher are reminded.
+    removal_deadline_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # The school's clock: the times on cards and in messages ("1 December 2026 at 14:05").
+    school_timezone: str = "Europe/London"
 
     # HTTP server.
     host: str = "127.0.0.1"
@@ -61,6 +68,17 @@ class Settings(BaseSettings):
     teams_emulator_port: int = Field(default=56150, ge=1, le=65535)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("school_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use a name such as Europe/London") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -20,10 +20,21 @@ CASE_ACKNOWLEDGE = "policybot.case_acknowledge"
 CASE_REPLY = "policybot.case_reply"
 CASE_CLOSE = "policybot.case_close"
 CASE_READ = "policybot.case_read"
+# The headteacher's answer to an "Ask the headteacher" question; each opens a form for an optional note.
+QUESTION_FINE = "policybot.question_fine"
+QUESTION_DONT = "policybot.question_dont"
+QUESTION_TALK = "policybot.question_talk"
+# Removal: asking for it (a button, and the Slack message shortcut's callback id), deciding it, confirming it.
+REMOVAL_START = "policybot.removal_start"
+REMOVAL_APPROVE = "policybot.removal_approve"
+REMOVAL_REJECT = "policybot.removal_reject"
+REMOVAL_DONE = "policybot.removal_done"
+DASHBOARD = "policybot.dashboard"
 
 ALL = (
     ASK_HEADTEACHER, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, START_REPORT, NOTED_SECRET, FOLLOW_UP,
-    CASE_ACKNOWLEDGE, CASE_REPLY, CASE_CLOSE, CASE_READ,
+    CASE_ACKNOWLEDGE, CASE_REPLY, CASE_CLOSE, CASE_READ, QUESTION_FINE, QUESTION_DONT, QUESTION_TALK,
+    REMOVAL_START, REMOVAL_APPROVE, REMOVAL_REJECT, REMOVAL_DONE, DASHBOARD,
 )
 # Buttons of someone making or following up a report: nothing about them may be stored or logged.
 REPORTER_ACTIONS = frozenset({START_REPORT, NOTED_SECRET, FOLLOW_UP})
@@ -34,6 +45,10 @@ FOLLOW_UP_FORM = "policybot.follow_up_form"
 REPORTER_MESSAGE_FORM = "policybot.reporter_message_form"
 CASE_REPLY_FORM = "policybot.case_reply_form"
 CASE_CLOSE_FORM = "policybot.case_close_form"
+ASK_FORM = "policybot.ask_form"
+QUESTION_DECISION_FORM = "policybot.question_decision_form"
+REMOVAL_FORM = "policybot.removal_form"
+REMOVAL_REJECT_FORM = "policybot.removal_reject_form"
 REPORTER_FORMS = frozenset({REPORT_FORM, FOLLOW_UP_FORM, REPORTER_MESSAGE_FORM})
 
 MAX_VALUE_CHARS = 2000

@@ -1,10 +1,8 @@
 """The "can I post this?" flow: a question in, the advisor's verdict out with the clauses it rests on,
-and the two follow-ups on that answer: asking the headteacher and saying whether it helped; and the message
-the headteacher receives when someone asks them."""
+and whether the answer helped. Passing the question on is `handlers.ask_headteacher`."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from handlers import actions, texts
@@ -60,13 +58,13 @@ def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: s
         icon=icon,
         verdict=answer.verdict.value,
         quotes=tuple(Quote(section=c.section, text=c.quote) for c in answer.citations),
-        facts=(Fact(label=texts.YOU_ASKED, value=_shorten(question, ECHO_CHARS)),) if question else (),
+        facts=(Fact(label=texts.YOU_ASKED, value=shorten(question, ECHO_CHARS)),) if question else (),
         buttons=tuple(buttons),
         private=private,
     )
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -78,7 +76,7 @@ def ask(*, advisor, message: IncomingMessage, question: str, headteacher: str) -
     )
 
 
-def _answer_about(value: str) -> dict | None:
+def answer_about(value: str) -> dict | None:
     """The verdict and situation a button was about, or None when the value is not one we made."""
     data = actions.decode(value)
     if data is None or data.get("verdict") not in _VERDICTS:
@@ -90,7 +88,7 @@ def _answer_about(value: str) -> dict | None:
 
 
 async def record_feedback(*, session, repo, message: IncomingMessage, helpful: bool, headteacher: str) -> Reply:
-    about = _answer_about(message.click.value)
+    about = answer_about(message.click.value)
     if about is None:
         return Reply(text=texts.BUTTON_EXPIRED, private=True)
     # Feedback says how good the answer was, never who asked: no user or conversation id goes in.
@@ -101,71 +99,6 @@ async def record_feedback(*, session, repo, message: IncomingMessage, helpful: b
     return Reply(text=thanks.format(headteacher=headteacher), private=message.private)
 
 
-async def ask_headteacher(*, session, repo, message: IncomingMessage, headteacher: str) -> Reply:
-    """Pass the question on the clicked answer to the headteacher: an escalation (audited) and its
-    notification, written in the caller's transaction. Once per answer, and only by the person who asked."""
-    about = _answer_about(message.click.value)
-    question = about.get("question") if about else None
-    asker = about.get("asker") if about else None
-    if not isinstance(question, str) or not question.strip() or not isinstance(asker, str) or not asker:
-        return Reply(text=texts.BUTTON_EXPIRED, private=True)
-    if asker != message.sender_id:
-        return Reply(text=texts.ASK_HEADTEACHER_NOT_YOURS.format(headteacher=headteacher), private=True)
-    if not await repo.list_role_holders(session=session, role=repo.HEADTEACHER):
-        # Nothing is queued: a question waiting for a headteacher who is never set up would never arrive.
-        return Reply(text=texts.ASK_HEADTEACHER_NO_ONE_SET_UP.format(headteacher=headteacher), private=True)
-    conversation = message.conversation
-    # One escalation per answer, however often (or however fast) its button is pressed: the answer's
-    # message id, or the question itself when the platform gave none, is claimed like an event.
-    once_key = "\x00".join(("ask_headteacher", conversation.conversation_id, message.click.message_id or "", asker, question))
-    if not await repo.claim_event(
-        session=session, platform=conversation.platform, event_id=hashlib.sha256(once_key.encode()).hexdigest()
-    ):
-        return Reply(text=texts.ASK_HEADTEACHER_ALREADY_SENT.format(headteacher=headteacher), private=True)
-    # Asking the headteacher is not anonymous: they need to know whom to answer.
-    escalation = await repo.create_escalation(
-        session=session,
-        requester=repo.Actor(role="staff", platform=conversation.platform, user_id=asker),
-        question=question,
-        recipient_role=repo.HEADTEACHER,
-        situation=about.get("situation") or None,
-        verdict=about["verdict"],
-    )
-    log.info("question passed to the headteacher as escalation %s", escalation.id)
-    return Reply(
-        text=texts.ASK_HEADTEACHER_SENT.format(headteacher=headteacher),
-        title=texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher=headteacher),
-        icon="📨",
-        facts=(
-            Fact(label=texts.YOU_ASKED, value=_shorten(question, ECHO_CHARS)),
-            Fact(label=texts.MY_ANSWER_WAS, value=_verdict_heading(about["verdict"], headteacher=headteacher)),
-        ),
-        private=message.private,
-        # Replaces the answer, so its "Ask the headteacher" button cannot be pressed again.
-        replaces_message_id=message.click.message_id,
-    )
-
-
-def _verdict_heading(verdict: str, *, headteacher: str) -> str:
+def verdict_heading(verdict: str, *, headteacher: str) -> str:
     icon, title = texts.VERDICT_HEADINGS.get(verdict, texts.UNKNOWN_VERDICT_HEADING)
     return f"{icon} {title.format(headteacher=headteacher)}"
-
-
-# Notification kinds this module turns into messages.
-ESCALATION_OPENED = "escalation_opened"
-
-
-def escalation_message(payload: dict, *, headteacher: str) -> Reply:
-    """What the headteacher (or whoever holds the role asked) receives for an escalated question. Who asked
-    is added by each platform's sender, which can show the person the way that platform does."""
-    verdict = payload.get("verdict") or ""
-    question = payload.get("question") or ""
-    facts = (Fact(label=texts.MY_ANSWER_WAS, value=_verdict_heading(verdict, headteacher=headteacher)),) if verdict else ()
-    return Reply(
-        # The question in the body, not a fact: it can be long, and facts are shortened.
-        text=f"{texts.HEADTEACHER_QUESTION}\n\n{texts.HEADTEACHER_THEIR_QUESTION}:\n{question}",
-        title=texts.HEADTEACHER_QUESTION_TITLE,
-        icon="✋",
-        verdict=verdict or None,
-        facts=facts,
-    )

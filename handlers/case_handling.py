@@ -27,7 +27,7 @@ def _value(code: str) -> str:
     return json.dumps({"case": code})
 
 
-def _buttons(code: str, status: str) -> tuple[Button, ...]:
+def case_buttons(code: str, status: str) -> tuple[Button, ...]:
     read = Button(label=texts.READ_BUTTON, action_id=actions.CASE_READ, value=_value(code))
     if status == repo.CLOSED:
         return (read,)
@@ -63,13 +63,13 @@ def case_card(*, code: str, kind: str, urgent: bool, safeguarding: bool, summary
             Fact(texts.FACT_REPORTER, reporter_name or texts.ANONYMOUS),
             Fact(texts.FACT_STATE, state),
         ),
-        buttons=_buttons(code, status),
+        buttons=case_buttons(code, status),
         notification_text=texts.NEW_REPORT_NOTIFICATION,
         replaces_message_id=replaces_message_id,
     )
 
 
-def _state(case) -> str:
+def state_label(case) -> str:
     return texts.CARD_STATE.get(case.status, texts.CARD_STATE["open"]).format(
         acknowledged=_day(case.acknowledged_on), closed=_day(case.closed_on)
     )
@@ -80,7 +80,7 @@ def _card_for(view, *, names: RoleNames, replaces_message_id: str | None) -> Rep
     return case_card(
         code=case.code, kind=case.kind, urgent=case.urgent, safeguarding=case.safeguarding,
         summary=summary_of(view.text), reporter_name=view.reporter.name if view.reporter else None,
-        status=case.status, state=_state(case), names=names, replaces_message_id=replaces_message_id,
+        status=case.status, state=state_label(case), names=names, replaces_message_id=replaces_message_id,
     )
 
 
@@ -116,7 +116,7 @@ def reminder_message(payload: dict, *, names: RoleNames) -> Reply:
         text=template.format(code=code, age=payload.get("age_days", "")),
         title=texts.REMINDER_TITLE.format(code=code),
         icon="⏰",
-        buttons=_buttons(code, repo.OPEN if payload.get("reminder", "").startswith("acknowledge") else repo.ACKNOWLEDGED),
+        buttons=case_buttons(code, repo.OPEN if payload.get("reminder", "").startswith("acknowledge") else repo.ACKNOWLEDGED),
         notification_text=texts.UPDATE_NOTIFICATION,
     )
 

@@ -16,7 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Protocol
 
-from handlers import actions, ask, case_handling, evidence, follow_up, report, report_texts, texts
+from handlers import (
+    actions, ask, ask_headteacher, case_handling, dashboard, decision_texts, evidence, follow_up, removal, report,
+    report_texts, texts,
+)
 from handlers.flow import FlowContext, RoleNames
 from handlers.messages import Button, ConversationRef, IncomingFile, IncomingMessage, Quote, Reply
 from handlers.router import PRIVATE_ROUTES, Route, route
@@ -31,10 +34,9 @@ DEFAULT_HEADTEACHER = "the headteacher"
 
 class PersonSender(Protocol):
     """One platform's way to message a person who did not write first (the headteacher, a role holder).
-    `asker` is who the message is about, for platforms that can show a person natively. Raises when the
-    platform did not take the message."""
+    Raises when the platform did not take the message."""
 
-    async def __call__(self, *, user_id: str, reply: Reply, asker: ConversationRef | None) -> None: ...
+    async def __call__(self, *, user_id: str, reply: Reply) -> None: ...
 
 
 class UnknownNotificationKind(Exception):
@@ -57,13 +59,15 @@ class DeliveryFailed(Exception):
 class ConversationCore:
     def __init__(
         self, *, advisor, database, headteacher_name: str = DEFAULT_HEADTEACHER, names: RoleNames | None = None,
-        notify_jitter_seconds: float = 0,
+        notify_jitter_seconds: float = 0, question_reminder_school_days: int = 2, removal_deadline_hours: float = 24,
     ) -> None:
         self.advisor = advisor
         self.database = database
         self.headteacher = headteacher_name or DEFAULT_HEADTEACHER
         self.names = names or RoleNames(headteacher=self.headteacher)
         self.notify_jitter_seconds = notify_jitter_seconds
+        self.question_reminder_school_days = question_reminder_school_days
+        self.removal_deadline_hours = removal_deadline_hours
         self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
         self._claims = EventClaims(transaction=self._transaction)
         self._background: set[asyncio.Task] = set()
@@ -85,10 +89,13 @@ class ConversationCore:
             headteacher=settings.headteacher_name or DEFAULT_HEADTEACHER,
             chair=settings.chair_of_governors_name,
             dsl=settings.safeguarding_lead_name,
+            timezone=settings.school_timezone,
         )
         return cls(
             advisor=advisor, database=database, headteacher_name=settings.headteacher_name, names=names,
             notify_jitter_seconds=settings.notify_jitter_seconds,
+            question_reminder_school_days=settings.question_reminder_school_days,
+            removal_deadline_hours=settings.removal_deadline_hours,
         )
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
@@ -117,11 +124,7 @@ class ConversationCore:
                 ):
                     log.info("ignored a repeated %s delivery", message.conversation.platform)  # no ids: they lead back to a person
                     return []
-                context = FlowContext(
-                    session=session, names=self.names, cipher=self.database.cipher, support=self.support,
-                    notify_jitter_seconds=self.notify_jitter_seconds,
-                    attach_evidence=lambda *, case_id, files: evidence_work.append((case_id, tuple(files))),
-                )
+                context = self._context(session, attach_evidence=lambda *, case_id, files: evidence_work.append((case_id, tuple(files))))
                 replies = await self._run_flow(chosen, context=context, message=message)
             for case_id, files in evidence_work:
                 self._in_background(self._attach_evidence(case_id=case_id, files=files))
@@ -133,13 +136,18 @@ class ConversationCore:
             log.exception("could not handle a %s message", message.conversation.platform)
             return [Reply(text=texts.SOMETHING_WENT_WRONG.format(headteacher=self.headteacher), private=True)]
 
+    def _context(self, session, **work) -> FlowContext:
+        return FlowContext(
+            session=session, names=self.names, cipher=self.database.cipher, support=self.support,
+            notify_jitter_seconds=self.notify_jitter_seconds, advisor=self.advisor,
+            question_reminder_school_days=self.question_reminder_school_days,
+            removal_deadline_hours=self.removal_deadline_hours, **work,
+        )
+
     async def _run_flow(self, chosen: Route, *, context: FlowContext, message: IncomingMessage) -> list[Reply]:
-        if chosen is Route.REPORT_START:
-            return await report.start(context=context, message=message)
-        if chosen is Route.FOLLOW_UP:
-            return await follow_up.start(context=context, message=message)
-        if chosen is Route.ADD_EVIDENCE:
-            return await follow_up.add_evidence_in_chat(context=context, message=message)
+        typed_flow = TYPED_FLOWS.get(chosen)
+        if typed_flow is not None:
+            return await typed_flow(context=context, message=message)
         if chosen is Route.FORM:
             flow = FORM_FLOWS.get(message.form.form_id)
             return await flow(context=context, message=message) if flow else [Reply(text=texts.FORM_NOT_EXPECTED, private=True)]
@@ -155,8 +163,14 @@ class ConversationCore:
             return message.form.form_id in actions.REPORTER_FORMS
         return route(message) in PRIVATE_ROUTES
 
-    async def home(self, *, conversation: ConversationRef) -> Reply:
-        """What the platform's home page for the bot shows (the Slack App Home tab)."""
+    async def home(self, *, conversation: ConversationRef) -> list[Reply]:
+        """What the platform's home page for the bot shows (the Slack App Home tab): how to use it, and
+        what waits for this person (the `dashboard`)."""
+        async with self.database.transaction() as session:
+            waiting = await dashboard.overview(context=self._context(session), person=conversation)
+        return [self._help(private=False), *waiting]
+
+    def _help(self, *, private: bool) -> Reply:
         return Reply(
             text=texts.HELP_TEXT.format(headteacher=self.headteacher),
             title=texts.HELP_TITLE,
@@ -164,7 +178,9 @@ class ConversationCore:
             buttons=(
                 Button(label=report_texts.START_BUTTON, action_id=actions.START_REPORT, value="{}", style="primary"),
                 Button(label=report_texts.FOLLOW_UP_BUTTON, action_id=actions.FOLLOW_UP, value="{}"),
+                Button(label=decision_texts.REMOVAL_BUTTON, action_id=actions.REMOVAL_START, value="{}"),
             ),
+            private=private,
         )
 
     def _in_background(self, work) -> None:
@@ -219,11 +235,17 @@ class ConversationCore:
         """Send one outbox notification (`storage.repository.ClaimedNotification`) to its recipient, or to
         every holder of its role on the platforms in `senders`. Raises when it must be tried again: the
         outbox keeps it pending. A recipient who got it before a later one failed may get it twice."""
-        reply, asker = self._notification_message(notification)
+        reply = self._notification_message(notification)
         if notification.recipient_role is not None:
+            # What the headteacher decides, a deputy they named may decide too; reports stay with the role.
+            roles = (
+                repo.DECIDER_ROLES
+                if notification.recipient_role == repo.HEADTEACHER and notification.kind in FOR_DECIDERS
+                else (notification.recipient_role,)
+            )
             async with self.database.transaction() as session:
-                holders = await repo.list_role_holders(session=session, role=notification.recipient_role)
-            recipients = [(holder.platform, holder.user_id) for holder in holders]
+                holders = [h for role in roles for h in await repo.list_role_holders(session=session, role=role)]
+            recipients = list(dict.fromkeys((holder.platform, holder.user_id) for holder in holders))
         else:
             recipients = [(notification.recipient_platform, notification.recipient_user_id)]
         reachable = [(platform, user_id) for platform, user_id in recipients if platform in senders]
@@ -234,31 +256,25 @@ class ConversationCore:
         failures = []
         for platform, user_id in reachable:
             try:
-                await senders[platform](user_id=user_id, reply=reply, asker=asker)
+                await senders[platform](user_id=user_id, reply=reply)
             except Exception as error:  # one holder's platform failing must not stop the others
                 failures.append(f"{platform}: {type(error).__name__}: {error}")
         if failures:
             raise DeliveryFailed("; ".join(failures))
 
-    def _notification_message(self, notification) -> tuple[Reply, ConversationRef | None]:
-        payload = notification.payload
-        if notification.kind == ask.ESCALATION_OPENED:
-            asker = ConversationRef(
-                platform=payload.get("requester_platform") or "",
-                conversation_id="",
-                user_id=payload.get("requester_user_id") or "",
-            )
-            return ask.escalation_message(payload, headteacher=self.headteacher), asker
-        render = case_handling.NOTIFICATIONS.get(notification.kind)
-        if render is not None:
-            # Nobody "asked": a report's recipient is never told who the reporter is by the platform's means.
-            return render(payload, names=self.names), None
-        raise UnknownNotificationKind(f"no message for {notification.kind!r} notifications in this version")
+    def _notification_message(self, notification) -> Reply:
+        render = NOTIFICATIONS.get(notification.kind)
+        if render is None:
+            raise UnknownNotificationKind(f"no message for {notification.kind!r} notifications in this version")
+        return render(notification.payload, names=self.names)
 
-    async def send_reminders(self, *, on=None) -> int:
-        """Queue the deadline reminders due today (`on`: the day, for tests); returns how many cases."""
+    async def send_reminders(self, *, now=None) -> int:
+        """Queue the reminders due by `now` (a frozen clock in tests): cases' deadlines, questions left
+        unanswered, removals not confirmed by their deadline. Returns how many things were reminded of."""
         async with self._transaction() as session:
-            reminded = await repo.send_case_reminders(session=session, on=on)
+            reminded = await repo.send_case_reminders(session=session, on=now.date() if now else None)
+            reminded += await repo.send_escalation_reminders(session=session, now=now)
+            reminded += await repo.send_removal_reminders(session=session, now=now)
         if reminded and self.wake_outbox is not None:
             self.wake_outbox()
         return reminded
@@ -274,14 +290,7 @@ class ConversationCore:
             case Route.EMPTY:
                 return [Reply(text=texts.EMPTY_QUESTION, private=message.private)]
             case Route.HELP:
-                return [
-                    Reply(
-                        text=texts.HELP_TEXT.format(headteacher=headteacher),
-                        title=texts.HELP_TITLE,
-                        icon="👋",
-                        private=message.private,
-                    )
-                ]
+                return [self._help(private=message.private)]
             case Route.ASK | Route.REPORT_OFFER:
                 answer = self._answer(message)
                 if chosen is Route.REPORT_OFFER or answer.verdict == Verdict.REPORT.value:
@@ -304,10 +313,6 @@ def _support_quotes(advisor) -> tuple[Quote, ...]:
     return ()
 
 
-async def _ask_headteacher(*, context: FlowContext, message: IncomingMessage) -> list[Reply]:
-    return [await ask.ask_headteacher(session=context.session, repo=repo, message=message, headteacher=context.headteacher)]
-
-
 async def _helpful(*, context: FlowContext, message: IncomingMessage) -> list[Reply]:
     return [await ask.record_feedback(session=context.session, repo=repo, message=message, helpful=True, headteacher=context.headteacher)]
 
@@ -318,12 +323,26 @@ async def _not_helpful(*, context: FlowContext, message: IncomingMessage) -> lis
 
 # The flows, found by the id of the button pressed or the form sent (like bolt's listener registry).
 CLICK_FLOWS = {
-    actions.ASK_HEADTEACHER: _ask_headteacher,
     actions.FEEDBACK_HELPFUL: _helpful,
     actions.FEEDBACK_NOT_HELPFUL: _not_helpful,
     **report.ACTIONS,
     **follow_up.ACTIONS,
     **case_handling.ACTIONS,
+    **ask_headteacher.ACTIONS,
+    **removal.ACTIONS,
+    **dashboard.ACTIONS,
 }
-FORM_FLOWS = {**report.FORMS, **follow_up.FORMS, **case_handling.FORMS}
-FLOW_ROUTES = frozenset({Route.CLICK, Route.FORM, Route.REPORT_START, Route.FOLLOW_UP, Route.ADD_EVIDENCE})
+FORM_FLOWS = {**report.FORMS, **follow_up.FORMS, **case_handling.FORMS, **ask_headteacher.FORMS, **removal.FORMS}
+# Typed words that start a flow needing storage.
+TYPED_FLOWS = {
+    Route.REPORT_START: report.start,
+    Route.FOLLOW_UP: follow_up.start,
+    Route.ADD_EVIDENCE: follow_up.add_evidence_in_chat,
+    Route.ASK_HEADTEACHER: ask_headteacher.typed,
+    Route.REMOVAL_START: removal.start,
+    Route.DASHBOARD: dashboard.show,
+}
+FLOW_ROUTES = frozenset({Route.CLICK, Route.FORM, *TYPED_FLOWS})
+# Notification kinds and the flows that render them.
+NOTIFICATIONS = {**case_handling.NOTIFICATIONS, **ask_headteacher.NOTIFICATIONS, **removal.NOTIFICATIONS}
+FOR_DECIDERS = ask_headteacher.FOR_DECIDERS | removal.FOR_DECIDERS

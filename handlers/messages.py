@@ -83,6 +83,9 @@ class Button:
 class Fact:
     label: str
     value: str
+    # The person the value names, for renderers that can show them the platform's way (a Slack mention
+    # shows their current name); `value` is the name to show otherwise ("" when the platform gave none).
+    person: ConversationRef | None = None
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,17 @@ class Choice:
     label: str
 
 
-FieldKind = Literal["text", "choice", "toggle", "files"]
+FieldKind = Literal["text", "choice", "toggle", "files", "person"]
+PERSON_PREFIX = "person:"
 
 
 @dataclass(frozen=True)
 class FormField:
     """One input. "text": typed text; "choice": one of `choices` (submitted as its value); "toggle": a
     yes/no box (submitted as "true" or "false"); "files": screenshots, where the platform can take them in
-    a form (the others say how to send them instead)."""
+    a form (the others say how to send them instead); "person": someone in the workspace, submitted as
+    `person:<platform user id>` when picked (a platform's people picker, or one of `choices`, whose values
+    the flow makes so), else as the name typed where the platform can offer neither."""
 
     field_id: str
     label: str

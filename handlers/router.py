@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from handlers import report_texts, texts
+from handlers import decision_texts, report_texts, texts
+from handlers.ask_headteacher import typed_question
 from handlers.follow_up import wants_to_add_evidence
+from handlers.removal import wants_removal
 from handlers.messages import IncomingMessage
 
 
@@ -24,6 +26,9 @@ class Route(str, Enum):
     ADD_EVIDENCE = "add_evidence"
     CLICK = "click"
     FORM = "form"
+    ASK_HEADTEACHER = "ask_headteacher"
+    REMOVAL_START = "removal_start"
+    DASHBOARD = "dashboard"
 
 
 # Someone making or following up a report: nothing of these may be stored about the person.
@@ -34,6 +39,7 @@ _REPORT_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in tex
 _HELP_PHRASES = frozenset(texts.HELP_WORDS)
 _START_PHRASES = frozenset(report_texts.START_WORDS)
 _FOLLOW_UP_PHRASES = frozenset(report_texts.FOLLOW_UP_WORDS)
+_DASHBOARD_PHRASES = frozenset(decision_texts.DASHBOARD_WORDS)
 _TRAILING_PUNCTUATION = " \t\r\n.!?"
 
 
@@ -59,6 +65,12 @@ def route(message: IncomingMessage) -> Route:
         return Route.REPORT_START
     if bare in _FOLLOW_UP_PHRASES:
         return Route.FOLLOW_UP
+    if bare in _DASHBOARD_PHRASES:
+        return Route.DASHBOARD
+    if typed_question(text) is not None:
+        return Route.ASK_HEADTEACHER
+    if wants_removal(message.text):
+        return Route.REMOVAL_START
     if wants_to_report(lowered):
         return Route.REPORT_OFFER
     return Route.ASK

@@ -77,22 +77,12 @@ ASK_HEADTEACHER_NOT_YOURS = (
     "Only the person who asked this question can send it to {headteacher}. "
     "If you'd like to ask about it yourself, send me your own question."
 )
-ASK_HEADTEACHER_NO_ONE_SET_UP = (
-    "I can't pass questions to {headteacher} yet: nobody has set me up with who the headteacher is. "
-    "Please speak to {headteacher} directly, and hold off posting until you have."
-)
 MY_ANSWER_WAS = "My answer was"
 
-# --- The message the headteacher receives ---------------------------------------------------------------
-HEADTEACHER_QUESTION_TITLE = "A member of staff is asking you"
-HEADTEACHER_QUESTION = (
-    "A member of staff asked me whether they may post this, and pressed \"Ask the headteacher\". "
-    "Please reply to them directly."
-)
-HEADTEACHER_THEIR_QUESTION = "Their question"
+# --- Who asked, added by each platform to the card the headteacher receives -------------------------
 ASKED_BY = "Asked by"
 # When the person asked on another platform than the one this message goes to.
-ASKED_BY_ELSEWHERE = "{user_id} on {platform}"
+ASKED_BY_ELSEWHERE = "{who} on {platform}"
 
 # --- Words that mean someone wants to report something (whole words, lower case) ---------------------
 # Phrases, not the bare word: "the Ofsted report" or "my pupil's school report" is not an incident.

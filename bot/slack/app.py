@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 COMMAND = "/policy"
 SHORTCUT_CALLBACK_ID = "can_i_post_this"
+# "Ask for this to be removed" (slack/manifest.yml): its callback id is the action id the flow handles.
+REMOVAL_CALLBACK_ID = actions.REMOVAL_START
 RATE_LIMIT_RETRIES = 2
 WEB_API_TIMEOUT_S = 30
 _OUR_ACTIONS = re.compile("^(?:" + "|".join(re.escape(action_id) for action_id in actions.ALL) + ")$")
@@ -111,6 +113,8 @@ class SlackAdapter:
         self.bolt_app.event("app_mention")(self._on_mention)
         self.bolt_app.command(COMMAND)(self._on_command)
         self.bolt_app.shortcut(SHORTCUT_CALLBACK_ID)(self._on_shortcut)
+        # Only on a message (type message_action): the shortcut needs the message it was pressed on.
+        self.bolt_app.message_shortcut(REMOVAL_CALLBACK_ID)(self._on_removal_shortcut)
         self.bolt_app.action(_OUR_ACTIONS)(self._on_button)
         self.bolt_app.view(re.compile(".+"))(self._on_form)
         self.bolt_app.event("app_home_opened")(self._on_home_opened)
@@ -158,7 +162,7 @@ class SlackAdapter:
                 self.client.apps_connections_open(app_token=self.settings.slack_app_token), APP_TOKEN_CHECK_TIMEOUT_S
             )
         except SlackApiError as error:
-            reason = error.response.get("error", "refused") if error.response is not None else "refused"
+            reason = error_code(error, default="refused")
             raise SlackSettingsError(f"Slack refused SLACK_APP_TOKEN ({reason}); use an app-level token (xapp-…) with connections:write") from None
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
             raise SlackSettingsError(f"could not reach Slack to open Socket Mode ({error.__class__.__name__}); check the network and SLACK_API_URL") from None
@@ -192,6 +196,12 @@ class SlackAdapter:
     async def _on_shortcut(self, ack, body: dict, respond: AsyncRespond) -> None:
         await ack()
         await self._answer(translate.message_shortcut(body), respond=respond)
+
+    async def _on_removal_shortcut(self, ack, body: dict, respond: AsyncRespond) -> None:
+        # Like a button that opens a form: ack first, then the flow's form goes up with views.open
+        # while the trigger is fresh.
+        await ack()
+        await self._answer(translate.removal_request(body), respond=respond)
 
     async def _on_button(self, ack, body: dict, respond: AsyncRespond) -> None:
         await ack()
@@ -229,10 +239,10 @@ class SlackAdapter:
         if conversation is None:
             return
         try:
-            reply = await self.core.home(conversation=conversation)
-            await self.client.views_publish(user_id=conversation.user_id, view=render.home_view(reply))
+            replies = await self.core.home(conversation=conversation)
+            await self.client.views_publish(user_id=conversation.user_id, view=render.home_view(replies))
         except (SlackApiError, SlackRequestError) as error:
-            log.warning("Slack refused the App Home view: %s", _error_code(error))
+            log.warning("Slack refused the App Home view: %s", error_code(error))
 
     # --- Files ----------------------------------------------------------------------------------------
 
@@ -301,7 +311,7 @@ class SlackAdapter:
                     await self._send(message=message, reply=reply, respond=respond, can_open_form=can_open_form)
             except (SlackApiError, SlackRequestError) as error:
                 # Only Slack's error code: the payload holds the person's text.
-                log.warning("Slack refused a reply: %s", _error_code(error))
+                log.warning("Slack refused a reply: %s", error_code(error))
 
     async def _show_in_modal(self, reply: Reply, *, modal: dict | None) -> None:
         # What a form's answer holds (a case code, a secret) never goes into the chat history.
@@ -348,10 +358,17 @@ class SlackAdapter:
             log.warning("Slack refused a reply to a response_url: HTTP %s", response.status_code)
 
 
-def _error_code(error: Exception) -> str:
-    if isinstance(error, SlackApiError) and error.response is not None:
-        return str(error.response.get("error"))
-    return type(error).__name__
+def error_code(error: Exception, *, default: str = "") -> str:
+    """What Slack said, fit for a log: its error code ("ratelimited"), else the HTTP status of an answer
+    that was not the Web API's JSON (an error page from Slack's edge), else the kind of failure. Never
+    raises: it is called while handling the error."""
+    response = getattr(error, "response", None) if isinstance(error, SlackApiError) else None
+    if response is None:
+        return default or type(error).__name__
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return default or f"HTTP {getattr(response, 'status_code', '?')}"
 
 
 def _field_errors(reply: Reply, *, view: dict) -> dict[str, str]:

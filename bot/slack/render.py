@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from handlers import texts
-from handlers.messages import Choice, Form, FormField, Reply
+import re
+from collections.abc import Sequence
+
+from handlers import decision_texts, texts
+from handlers.messages import PERSON_PREFIX, Choice, Fact, Form, FormField, Reply
 
 # Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_TEXT_MAX = 3000
@@ -39,6 +42,10 @@ TOGGLE_ON = "true"
 # button of a modal that shows an answer (no form left to cancel). handlers/texts may reword both.
 DEFAULT_VIEW_TITLE = getattr(texts, "FORM_DEFAULT_TITLE", "policybot")
 CLOSE_LABEL = getattr(texts, "FORM_CLOSE", "Close")
+# The last line of an App Home tab that had more to show than Slack's 100 blocks.
+# A Slack user id (U… or, on Enterprise Grid, W…): safe in a mention or as a people picker's initial user.
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+PLATFORM = "slack"
 
 SHORTENED = "…"
 
@@ -76,6 +83,10 @@ def _section(mrkdwn: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
 
 
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(escape(text), CONTEXT_TEXT_MAX)}]}
+
+
 def _quote(*, section: str, text: str) -> str:
     quoted = "\n".join(f"&gt; {line}" if line else "&gt;" for line in escape(text).splitlines())
     return f"*{escape(section)}*\n{quoted}" if section else quoted
@@ -102,6 +113,17 @@ def fallback_text(reply: Reply) -> str:
     return shorten(escape(text), FALLBACK_TEXT_MAX)
 
 
+def _fact_value(fact: Fact) -> str:
+    """A person as a mention when they are in this workspace (a user id cannot carry anything typed), else
+    their name, with the platform they are on."""
+    person = fact.person
+    if person is None:
+        return escape(fact.value)
+    if person.platform == PLATFORM:
+        return f"<@{person.user_id}>" if SLACK_USER_ID.match(person.user_id) else escape(fact.value or person.user_id)
+    return escape(texts.ASKED_BY_ELSEWHERE.format(who=fact.value or person.user_id, platform=person.platform.title()))
+
+
 def blocks(reply: Reply) -> list[dict]:
     content: list[dict] = []
     heading = " ".join(part for part in (reply.icon, f"*{escape(reply.title)}*" if reply.title else "") if part)
@@ -111,7 +133,7 @@ def blocks(reply: Reply) -> list[dict]:
     for quote in reply.quotes:
         content.extend(_section(piece) for piece in _chunks(_quote(section=quote.section, text=quote.text), SECTION_TEXT_MAX))
     facts = [
-        {"type": "mrkdwn", "text": shorten(f"*{escape(fact.label)}*\n{escape(fact.value)}", FIELD_TEXT_MAX)}
+        {"type": "mrkdwn", "text": shorten(f"*{escape(fact.label)}*\n{_fact_value(fact)}", FIELD_TEXT_MAX)}
         for fact in reply.facts
     ]
     for start in range(0, len(facts), FIELDS_PER_SECTION):
@@ -138,7 +160,7 @@ def _size(block: dict) -> int:
 def _fit(content: list[dict], action_blocks: list[dict]) -> list[dict]:
     """Keep the buttons (they are how the person acts on the answer) and as much content, in order, as
     fits in the block count and size budget, saying so when something was left out."""
-    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(texts.SHORTENED_NOTE)}]}
+    note = _context(texts.SHORTENED_NOTE)
     block_room = BLOCKS_MAX - len(action_blocks) - 1
     size_room = MESSAGE_TEXT_BUDGET - sum(_size(block) for block in action_blocks) - len(texts.SHORTENED_NOTE)
     kept: list[dict] = []
@@ -201,7 +223,21 @@ def _files_element(field: FormField) -> dict:
     return {"type": "file_input", "action_id": field.field_id, "filetypes": list(IMAGE_FILETYPES), "max_files": MAX_FILES}
 
 
-_ELEMENTS = {"text": _text_element, "choice": _choice_element, "toggle": _toggle_element, "files": _files_element}
+def _person_element(field: FormField) -> dict:
+    # Slack's own people picker, so the flow's choices (for platforms without one) are not needed. It
+    # starts on `person:<user id>` (or a bare user id); anything else (a typed name) cannot be shown in it.
+    element = {"type": "users_select", "action_id": field.field_id}
+    initial = field.initial.removeprefix(PERSON_PREFIX)
+    if SLACK_USER_ID.match(initial):
+        element["initial_user"] = initial
+    return element
+
+
+_ELEMENTS = {
+    "text": _text_element, "choice": _choice_element, "toggle": _toggle_element, "files": _files_element,
+    "person": _person_element,
+}
+_WITH_PLACEHOLDER = ("text", "choice", "person")
 
 
 def input_block(field: FormField) -> dict:
@@ -209,7 +245,7 @@ def input_block(field: FormField) -> dict:
     if field.kind not in _ELEMENTS:
         raise ValueError(f"no Slack input for a {field.kind!r} field")
     element = _ELEMENTS[field.kind](field)
-    if field.placeholder and field.kind in ("text", "choice"):
+    if field.placeholder and field.kind in _WITH_PLACEHOLDER:
         element["placeholder"] = _plain(field.placeholder, PLACEHOLDER_MAX)
     block = {
         "type": "input",
@@ -268,6 +304,16 @@ def form_view(reply: Reply) -> dict:
     }
 
 
-def home_view(reply: Reply) -> dict:
-    """The App Home tab (views.publish)."""
-    return {"type": "home", "blocks": blocks(reply)[:HOME_BLOCKS_MAX]}
+def home_view(replies: Sequence[Reply]) -> dict:
+    """The App Home tab (views.publish): each reply's blocks in turn, between dividers. Replies that would
+    take it past Slack's 100 blocks are left out whole, from the end, and a last line says where they are."""
+    parts = [part for part in (blocks(reply) for reply in replies) if part]
+    shown: list[dict] = []
+    for index, part in enumerate(parts):
+        divider = [{"type": "divider"}] if shown else []
+        # Room for the closing line too, while more replies follow.
+        room = HOME_BLOCKS_MAX - (1 if index < len(parts) - 1 else 0)
+        if len(shown) + len(divider) + len(part) > room:
+            return {"type": "home", "blocks": [*shown, _context(decision_texts.HOME_MORE)]}
+        shown.extend([*divider, *part])
+    return {"type": "home", "blocks": shown}

@@ -6,7 +6,8 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 
-from handlers.messages import ButtonClick, ConversationRef, FormSubmission, IncomingFile, IncomingMessage
+from handlers import actions
+from handlers.messages import PERSON_PREFIX, ButtonClick, ConversationRef, FormSubmission, IncomingFile, IncomingMessage
 
 PLATFORM = "slack"
 # Given by the adapter: downloads a file's url_private_download with the bot token.
@@ -109,25 +110,67 @@ def slash_command(body: dict) -> IncomingMessage:
     )
 
 
-def message_shortcut(body: dict) -> IncomingMessage:
-    """"Can I post this?" on someone's message: the message's text is the question, asked privately."""
-    channel = (body.get("channel") or {}).get("id", "")
-    message = body.get("message") or {}
+def _shortcut(body: dict, **content) -> IncomingMessage:
+    """A message shortcut, pressed on a message in a channel: answered privately, and its trigger lets
+    the adapter open a modal."""
+    trigger_id = body.get("trigger_id")
     return IncomingMessage(
         conversation=_ref(
             team_id=(body.get("team") or {}).get("id", ""),
-            channel=channel,
+            channel=(body.get("channel") or {}).get("id", ""),
             user=(body.get("user") or {}).get("id", ""),
             thread_ts=None,
             user_name=_user_name(body.get("user")),
         ),
-        is_direct=is_direct_channel(channel),
-        text=plain_text(message.get("text", "")),
-        event_id=f"shortcut:{body.get('trigger_id', '')}" if body.get("trigger_id") else "",
+        event_id=f"shortcut:{trigger_id}" if trigger_id else "",
         private=True,
-        trigger_id=body.get("trigger_id"),
-        form_here=bool(body.get("trigger_id")),
+        trigger_id=trigger_id,
+        form_here=bool(trigger_id),
+        **content,
     )
+
+
+def message_shortcut(body: dict) -> IncomingMessage:
+    """"Can I post this?" on someone's message: the message's text is the question, asked privately."""
+    channel = (body.get("channel") or {}).get("id", "")
+    return _shortcut(body, is_direct=is_direct_channel(channel), text=plain_text((body.get("message") or {}).get("text", "")))
+
+
+# The removed message's text as a flow gets it: enough to recognise the post, short enough for a value.
+REMOVAL_TEXT_MAX = 1500
+_CUT = "…"
+
+
+def permalink(*, domain: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """The address Slack's "Copy link" gives a message (a reply in a thread names its thread); "" when the
+    payload does not say enough to build it."""
+    if not (domain and channel and ts):
+        return ""
+    link = f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    return f"{link}?thread_ts={thread_ts}&cid={channel}" if thread_ts and thread_ts != ts else link
+
+
+def removal_request(body: dict) -> IncomingMessage:
+    """"Ask for this to be removed" on a message: a click on REMOVAL_START whose value holds the message
+    (its text, its link, who posted it; "" for an app's post). The flow answers with its form."""
+    channel = (body.get("channel") or {}).get("id", "")
+    message = body.get("message") or {}
+    text = plain_text(message.get("text", ""))
+    if len(text) > REMOVAL_TEXT_MAX:
+        text = text[: REMOVAL_TEXT_MAX - len(_CUT)] + _CUT
+    by_an_app = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+    value = actions.encode({
+        "text": text,
+        "link": permalink(
+            domain=(body.get("team") or {}).get("domain", ""),
+            channel=channel,
+            ts=message.get("ts") or body.get("message_ts") or "",
+            thread_ts=message.get("thread_ts"),
+        ),
+        "poster_platform": PLATFORM,
+        "poster_user_id": "" if by_an_app else message.get("user", ""),
+    })
+    return _shortcut(body, is_direct=False, click=ButtonClick(action_id=actions.REMOVAL_START, value=value, message_id=""))
 
 
 MESSAGE_ID_SEPARATOR = ":"
@@ -232,6 +275,10 @@ def _input_value(state: dict) -> str | None:
         return (state.get("selected_option") or {}).get("value")
     if kind == "checkboxes":
         return "true" if state.get("selected_options") else "false"
+    if kind == "users_select":
+        # A "person" field: `person:<user id>` when someone was picked.
+        user = state.get("selected_user")
+        return f"{PERSON_PREFIX}{user}" if user else ""
     if "value" in state:
         return state.get("value") or ""
     return None

@@ -144,6 +144,8 @@ class PolicyBotAgent(ActivityHandler):
             reply.title or reply.quotes or reply.facts or reply.buttons or reply.form or reply.form_errors
             # A plain message shows its text in notifications; a card shows its summary instead.
             or reply.notification_text or reply.in_form
+            # Too long for one message: a card cuts it to fit and says so.
+            or not cards.fits_as_plain_text(reply.text)
         )
         if not card_needed:
             return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")

@@ -1,8 +1,10 @@
 """Neutral replies in, Adaptive Cards out. Pure functions over plain dicts: no SDK types, so the cards can
 be checked in tests and reused for proactive messages.
 
-Teams renders Adaptive Cards 1.5; a card must stay well under Teams' ~28 KB message limit, so every text
-taken from a reply is capped.
+Teams renders Adaptive Cards 1.5. A message must stay under Teams' size limit (413 MessageSizeTooBig beyond
+it; Microsoft has documented 28 KB, 40 KB and lately 100 KB, counted in UTF-16): every text taken from a reply
+is capped, and the reply's own text takes whatever room the rest of the card leaves, up to MAX_CARD_BYTES, so
+a long note (a headteacher's 5 000 characters) is shown whole and a longer one is cut with a note saying so.
 
 TextBlock and FactSet texts are Markdown (bold, italic, lists, links): a person's own words (a report, a
 question) could carry a link whose label hides where it goes. Every such text is escaped with backslashes
@@ -13,16 +15,28 @@ and are left alone.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Literal
 
 from bot.teams import texts
-from handlers.messages import Button, Form, FormField, Reply
+from handlers import texts as conversation_texts
+from handlers.messages import PERSON_PREFIX, Button, Choice, Fact, Form, FormField, Reply
+
+PLATFORM = "teams"
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
-MAX_TEXT_CHARS = 4000
+MAX_TEXT_CHARS = 4000  # one TextBlock's; a longer line of a reply's text becomes several
 MAX_QUOTE_CHARS = 1500
+# The card's JSON in UTF-16, as Teams counts: the oldest documented limit (28 KB) less room for the activity.
+MAX_CARD_BYTES = 26_000
+_SEPARATOR_BYTES = 4  # ", " between two items of a list, in UTF-16
+MAX_SUMMARY_CHARS = 200
+# Adaptive Cards want every choice to have a value (the JS renderer reports an empty one as an error, and
+# reads the first option of a drop-down as "nothing chosen"): a choice whose value is "" goes out as this,
+# and translate.py turns it back into "".
+EMPTY_CHOICE_VALUE = "policybot.empty"
 MAX_EXPANDED_CHOICES = 4  # radio buttons up to this many choices; a drop-down beyond
 
 # Keys our buttons and forms put in an action's data; everything else in a submitted value is a form field.
@@ -72,14 +86,73 @@ def _text_block(text: str, **extra) -> dict:
     return {"type": "TextBlock", "text": escape_markdown(_cap(text, MAX_TEXT_CHARS)), "wrap": True, **extra}
 
 
-def _paragraphs(text: str) -> list[dict]:
-    """One TextBlock a line: TextBlock markdown joins single line breaks, which runs lists together."""
-    blocks = []
-    for number, paragraph in enumerate(part for part in _cap(text, MAX_TEXT_CHARS).split("\n\n") if part.strip()):
-        for line_number, line in enumerate(line for line in paragraph.split("\n") if line.strip()):
-            spacing = "None" if line_number else ("Small" if number == 0 else "Medium")
-            blocks.append(_text_block(line, spacing=spacing))
-    return blocks
+def _size(item: dict | list) -> int:
+    """How many bytes Teams counts for this JSON: its text in UTF-16."""
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-16-le"))
+
+
+def _pieces(line: str) -> list[str]:
+    """`line` in pieces of at most MAX_TEXT_CHARS, cut after a sentence when one ends in the second half of
+    the piece, else at a space, else anywhere."""
+    pieces = []
+    while len(line) > MAX_TEXT_CHARS:
+        window = line[:MAX_TEXT_CHARS]
+        cut = max(window.rfind(end) for end in (". ", "? ", "! "))
+        if cut < MAX_TEXT_CHARS // 2:
+            cut = window.rfind(" ")
+        cut = cut + 1 if cut >= MAX_TEXT_CHARS // 2 else MAX_TEXT_CHARS
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    return [*pieces, line]
+
+
+def _lines(text: str):
+    """(spacing, line) for each TextBlock of a text: one a line, as TextBlock markdown joins single line
+    breaks and so runs lists together; a blank line between paragraphs shows as wider spacing."""
+    for number, paragraph in enumerate(part for part in text.split("\n\n") if part.strip()):
+        spacing = "Small" if number == 0 else "Medium"
+        for line in paragraph.split("\n"):
+            if line.strip():
+                for piece in _pieces(line):
+                    yield spacing, piece
+                    spacing = "None"
+
+
+def _cut_to_fit(line: str, *, spacing: str, room: int) -> list[dict]:
+    """The longest start of `line` that fits in `room` bytes, cut at a word where it can be, with "…"."""
+    fits, longest = 0, len(line)
+    while fits < longest:  # the longest start that fits, by halving
+        middle = (fits + longest + 1) // 2
+        if _size(_text_block(line[:middle] + texts.TRUNCATED, spacing=spacing)) <= room:
+            fits = middle
+        else:
+            longest = middle - 1
+    start = line[:fits]
+    if fits < len(line) and start.rfind(" ") > fits // 2:
+        start = start[: start.rfind(" ")]
+    return [_text_block(start.rstrip() + texts.TRUNCATED, spacing=spacing)] if start.strip() else []
+
+
+def _paragraphs(text: str, *, budget: int) -> list[dict]:
+    """The TextBlocks of a reply's text, as many as fit in `budget` bytes; when the text is longer, it is
+    cut at the end of what fits, and a last line says it was shortened."""
+    kept: list[tuple[str, str, dict]] = []
+    room = budget
+    for spacing, line in _lines(text):
+        block = _text_block(line, spacing=spacing)
+        size = _size(block) + _SEPARATOR_BYTES
+        if size > room:
+            break
+        kept.append((spacing, line, block))
+        room -= size
+    else:
+        return [block for _spacing, _line, block in kept]
+    note = _text_block(conversation_texts.SHORTENED_NOTE, isSubtle=True, size="Small")
+    room -= _size(note) + 2 * _SEPARATOR_BYTES  # the note, and the cut line before it
+    while room < 0 and kept:  # the note needs the room of the last lines
+        spacing, line, block = kept.pop()
+        room += _size(block) + _SEPARATOR_BYTES
+    return [*(block for _spacing, _line, block in kept), *_cut_to_fit(line, spacing=spacing, room=room), note]
 
 
 def button_action(button: Button, *, kind: ActionKind) -> dict:
@@ -98,24 +171,67 @@ def _hint(text: str) -> dict:
     return _text_block(text, isSubtle=True, size="Small", spacing="None")
 
 
+def _card_value(value: str) -> str:
+    return value or EMPTY_CHOICE_VALUE
+
+
+def _choice_set(field: FormField, choices: tuple[Choice, ...], *, style: str) -> dict:
+    item = {
+        "type": "Input.ChoiceSet",
+        "id": field.field_id,
+        "label": field.label,
+        "choices": [{"title": choice.label, "value": _card_value(choice.value)} for choice in choices],
+        "style": style,
+        "isMultiSelect": False,
+    }
+    if any(choice.value == field.initial for choice in choices):
+        item["value"] = _card_value(field.initial)
+    if field.placeholder:
+        item["placeholder"] = field.placeholder
+    if field.required:
+        item.update(isRequired=True, errorMessage=field.label)
+    return item
+
+
+def _text_input(field: FormField, *, initial: str) -> dict:
+    item = {
+        "type": "Input.Text",
+        "id": field.field_id,
+        "label": field.label,
+        "isMultiline": field.multiline,
+        "isRequired": field.required,
+        "maxLength": field.max_length,
+        "placeholder": field.placeholder,
+    }
+    if initial:
+        item["value"] = initial
+    if field.required:
+        item["errorMessage"] = field.label
+    return item
+
+
+def _person_input(field: FormField) -> dict:
+    """Teams cards have a people picker, but it answers with Entra object ids, not the Teams user ids the
+    bot writes to (and Microsoft's emulator has none): a drop-down of the people the bot knows (values
+    `person:<Teams user id>`, made so by the flow), with "nobody" when the field is optional; without
+    choices, a typed name."""
+    if not field.choices:
+        # A `person:` id with no choice to show it by means nothing to a reader: start empty instead.
+        return _text_input(field, initial="" if field.initial.startswith(PERSON_PREFIX) else field.initial)
+    choices = field.choices
+    if not field.required and all(choice.value for choice in choices):
+        choices = (Choice(value="", label=texts.PERSON_NOBODY), *choices)
+    return _choice_set(field, choices, style="compact")
+
+
 def _field_items(field: FormField) -> list[dict]:
     """The card elements for one field: its input (none for "files": Teams takes no files in a card, so
     the person is told how to send them), then its hint."""
-    required = {"isRequired": True, "errorMessage": field.label} if field.required else {}
     if field.kind == "choice":
-        items: list[dict] = [
-            {
-                "type": "Input.ChoiceSet",
-                "id": field.field_id,
-                "label": field.label,
-                "choices": [{"title": choice.label, "value": choice.value} for choice in field.choices],
-                "style": "expanded" if len(field.choices) <= MAX_EXPANDED_CHOICES else "compact",
-                "isMultiSelect": False,
-                **({"value": field.initial} if field.initial else {}),
-                **({"placeholder": field.placeholder} if field.placeholder else {}),
-                **required,
-            }
-        ]
+        style = "expanded" if len(field.choices) <= MAX_EXPANDED_CHOICES else "compact"
+        items: list[dict] = [_choice_set(field, field.choices, style=style)]
+    elif field.kind == "person":
+        items = [_person_input(field)]
     elif field.kind == "toggle":
         items = [
             {
@@ -133,19 +249,7 @@ def _field_items(field: FormField) -> list[dict]:
             _hint(texts.FILES_IN_CHAT),
         ]
     else:
-        items = [
-            {
-                "type": "Input.Text",
-                "id": field.field_id,
-                "label": field.label,
-                "isMultiline": field.multiline,
-                "isRequired": field.required,
-                "maxLength": field.max_length,
-                "placeholder": field.placeholder,
-                **({"value": field.initial} if field.initial else {}),
-                **({"errorMessage": field.label} if field.required else {}),
-            }
-        ]
+        items = [_text_input(field, initial=field.initial)]
     if field.hint:
         items.append(_hint(field.hint))
     return items
@@ -177,14 +281,27 @@ def _form_action(form: Form) -> dict:
     }
 
 
+def fact_value(fact: Fact) -> str:
+    """A person by the name they had when they wrote, with their platform when it is not Teams; without a
+    name, their user id and platform. Plain text: the card escapes it, so a name like `*Bob* [x](http://evil)`
+    shows as typed and links nowhere."""
+    person = fact.person
+    if person is None:
+        return fact.value
+    name = " ".join(fact.value.split()) or " ".join(person.user_name.split())
+    if name and person.platform == PLATFORM:
+        return name
+    return conversation_texts.ASKED_BY_ELSEWHERE.format(who=name or person.user_id, platform=person.platform.title())
+
+
 def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
     """The Adaptive Card for one reply: heading, text, quoted clauses, facts, buttons and any form."""
-    body: list[dict] = []
+    head: list[dict] = []
     heading = " ".join(part for part in (reply.icon, reply.title) if part)
     if heading:
         colour = _VERDICT_COLOURS.get(reply.verdict or "", "Default")
-        body.append(_text_block(heading, weight="Bolder", size="Medium", color=colour))
-    body.extend(_paragraphs(reply.text))
+        head.append(_text_block(heading, weight="Bolder", size="Medium", color=colour))
+    tail: list[dict] = []
     if reply.quotes:
         quotes: list[dict] = [_text_block(texts.QUOTES_HEADING, weight="Bolder", size="Small")]
         for quote in reply.quotes:
@@ -194,31 +311,33 @@ def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
             quotes.append(
                 _text_block(texts.QUOTE_TEXT.format(text=_cap(quote.text, MAX_QUOTE_CHARS)), spacing="None")
             )
-        body.append({"type": "Container", "style": "emphasis", "items": quotes, "spacing": "Medium"})
+        tail.append({"type": "Container", "style": "emphasis", "items": quotes, "spacing": "Medium"})
     if reply.facts:
-        body.append(
+        tail.append(
             {
                 "type": "FactSet",
                 "facts": [
-                    {"title": escape_markdown(fact.label), "value": escape_markdown(_cap(fact.value, MAX_QUOTE_CHARS))}
+                    {"title": escape_markdown(fact.label), "value": escape_markdown(_cap(fact_value(fact), MAX_QUOTE_CHARS))}
                     for fact in reply.facts
                 ],
             }
         )
     actions = [button_action(button, kind=kind) for button in reply.buttons]
     if reply.form is not None:
-        body.extend(_form_body(reply.form, errors=reply.form_errors))
+        tail.extend(_form_body(reply.form, errors=reply.form_errors))
         actions.append(_form_action(reply.form))
     elif reply.form_errors:
-        body[:0] = _error_blocks(reply.form_errors)
+        head[:0] = _error_blocks(reply.form_errors)
     card: dict = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "body": body,
+        "body": [*head, *tail],
     }
     if actions:
         card["actions"] = actions
+    # The reply's text has the room the rest of the card leaves.
+    card["body"] = [*head, *_paragraphs(reply.text, budget=MAX_CARD_BYTES - _size(card)), *tail]
     return card
 
 
@@ -226,10 +345,20 @@ def card_attachment(card: dict) -> dict:
     return {"contentType": CARD_CONTENT_TYPE, "content": card}
 
 
+def fits_as_plain_text(text: str) -> bool:
+    """Whether a plain message of this text stays within the size a card may have (else it goes as a card,
+    which is cut to fit and says so)."""
+    return _size([text]) <= MAX_CARD_BYTES
+
+
 def notification_text(reply: Reply) -> str:
     """What Teams shows in the activity feed and notifications (the activity's `summary`): the reply's own
-    notification text when it has one (it must say less than the message), otherwise its heading."""
-    if reply.notification_text:
-        return _cap(reply.notification_text, 200)
+    notification text when it has one (it must say less than the message), otherwise its heading, else the
+    start of its text, on one line and cut at a word."""
     heading = " ".join(part for part in (reply.icon, reply.title) if part)
-    return _cap(heading or reply.text or (reply.form.title if reply.form else ""), 200)
+    summary = " ".join((reply.notification_text or heading or reply.text or (reply.form.title if reply.form else "")).split())
+    if len(summary) <= MAX_SUMMARY_CHARS:
+        return summary
+    room = MAX_SUMMARY_CHARS - len(texts.TRUNCATED)
+    cut = summary.rfind(" ", room // 2, room + 1)  # the last space that leaves room for "…"
+    return summary[: cut if cut > 0 else room] + texts.TRUNCATED

@@ -3,6 +3,18 @@ project's node_modules) for local mode: a Teams-like chat in the browser, talkin
 
 Started with telemetry off (`--dt`, APPLICATION_INSIGHTS_NO_STATSBEAT) and without opening a browser
 itself (TEAMSAPPTESTER_BROWSER=none): we print the address instead.
+
+Its chat user: one person, `currentUser` of its built-in configuration (the YAML `defaultConfigFileContent`
+in node_modules/@microsoft/m365agentsplayground/dist/index.js, version 0.2.28; `GET /_internal/v1/config`
+answers it as `config.currentUser`). Their messages, card submits and invokes reach /api/messages with
+`from: {"id": "user-id-0", "name": "Alex Wilber", "aadObjectId": "00000000-0000-0000-0000-0000000000020"}`;
+the installationUpdate and conversationUpdate sent when the chat opens carry the id and aadObjectId, no name.
+The personal chat takes messages, submits and invokes from this user only (any other id: 400 UserNotFound);
+the five other users of the configuration (user-id-1 … user-id-5) are group chat and team members.
+No command-line flag changes the user; a YAML file does (environment M365_AGENTS_PLAYGROUND_CONFIG_PATH, or
+`.m365agentsplayground.yml` in its working directory; formerly TEAMS_APP_TEST_TOOL_CONFIG_PATH and
+`.teamsapptesttool.yml`). We point those variables at a file that cannot exist, so the built-in user, and
+the constants below, always hold, whatever file lies in the directory the server was started from.
 """
 
 from __future__ import annotations
@@ -26,6 +38,15 @@ CLI_NAME = "agentsplayground"
 # Without a free port the emulator silently picks another one, and says which on this line.
 _LISTENING = re.compile(r"Listening on (\d+)")
 START_TIMEOUT_S = 30.0
+
+# The emulator's chat user (see above): local mode makes them the headteacher.
+EMULATOR_USER_ID = "user-id-0"
+EMULATOR_USER_NAME = "Alex Wilber"
+EMULATOR_USER_AAD_OBJECT_ID = "00000000-0000-0000-0000-0000000000020"
+EMULATOR_BOT_ID = "00000000-0000-0000-0000-00000000000011"
+# Under /dev/null, which is no directory: never a file, so the emulator keeps its built-in configuration.
+NO_CONFIG_FILE = str(Path(os.devnull) / "m365agentsplayground.yml")
+_CONFIG_VARIABLES = ("M365_AGENTS_PLAYGROUND_CONFIG_PATH", "TEAMS_APP_TEST_TOOL_CONFIG_PATH")
 
 
 class EmulatorUnavailable(RuntimeError):
@@ -67,6 +88,7 @@ def emulator_environment(*, log_file: Path) -> dict[str, str]:
         "TEAMSAPPTESTER_BROWSER": "none",
         "APPLICATION_INSIGHTS_NO_STATSBEAT": "true",
         "M365_AGENTS_PLAYGROUND_LOGFILE": str(log_file),
+        **{variable: NO_CONFIG_FILE for variable in _CONFIG_VARIABLES},
     }
 
 

@@ -4,7 +4,7 @@ opened a chat with it (or installed it) once, which stores their conversation re
 stored reference is a failed delivery that the outbox tries again later.
 
     notifier = TeamsNotifier(settings=settings, references=core.conversation_reference)
-    await notifier(user_id="29:…", reply=reply, asker=ref)   # raises TeamsDeliveryError
+    await notifier(user_id="29:…", reply=reply)   # raises TeamsDeliveryError
     await notifier.close()
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, ConversationReference
 from microsoft_agents.hosting.core import TurnContext
@@ -21,8 +20,7 @@ from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from bot.config import Settings
 from bot.teams import cards
 from bot.teams.connection import build_connection
-from handlers import texts
-from handlers.messages import ConversationRef, Fact, Reply
+from handlers.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +33,8 @@ class TeamsDeliveryError(Exception):
     """Teams did not take the message. The text never holds the message itself."""
 
 
-def card_activity(reply: Reply, *, asker: ConversationRef | None, kind: cards.ActionKind = "submit") -> Activity:
-    """The message for the recipient: the reply as a card, with who asked among its facts."""
-    if asker is not None and asker.user_id:
-        # Teams user ids are all the outbox knows of the asker (their conversation reference keeps no name).
-        who = texts.ASKED_BY_ELSEWHERE.format(user_id=asker.user_id, platform=asker.platform.title())
-        reply = replace(reply, facts=(*reply.facts, Fact(label=texts.ASKED_BY, value=who)))
+def card_activity(reply: Reply, *, kind: cards.ActionKind = "submit") -> Activity:
+    """The message for the recipient: the reply as a card."""
     return Activity(
         type=ActivityTypes.message,
         summary=cards.notification_text(reply) or None,
@@ -63,7 +57,7 @@ class TeamsNotifier:
         self._card_actions = settings.teams_card_actions
         self._references = references
 
-    async def __call__(self, *, user_id: str, reply: Reply, asker: ConversationRef | None) -> None:
+    async def __call__(self, *, user_id: str, reply: Reply) -> None:
         stored = await self._references(platform=PLATFORM, user_id=user_id)
         if stored is None:
             raise TeamsDeliveryError(
@@ -73,7 +67,7 @@ class TeamsNotifier:
             continuation = ConversationReference.model_validate(stored).get_continuation_activity()
         except ValueError:
             raise TeamsDeliveryError("the stored Teams conversation reference is not readable") from None
-        activity = card_activity(reply, asker=asker, kind=self._card_actions)
+        activity = card_activity(reply, kind=self._card_actions)
 
         async def send(turn_context: TurnContext) -> None:
             await turn_context.send_activity(activity)

@@ -7,6 +7,8 @@ QUOTES_HEADING = "From the policy"
 QUOTE_SECTION = "{section}"  # shown above each quoted clause
 QUOTE_TEXT = "“{text}”"
 TRUNCATED = "…"
+# The first choice of an optional "person" field: nobody picked.
+PERSON_NOBODY = "Nobody"
 FORM_CANCEL_HINT = "Nothing is sent until you press “{submit}”."
 # In place of a form's screenshots field: a Teams card cannot take files, the chat can.
 FILES_IN_CHAT = (

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 from microsoft_agents.activity import Activity, Attachment
 
-from bot.teams.cards import ACTION_ID_KEY, FORM_ID_KEY, PRIVATE_METADATA_KEY, RESERVED_KEYS, VALUE_KEY
+from bot.teams.cards import (
+    ACTION_ID_KEY, EMPTY_CHOICE_VALUE, FORM_ID_KEY, PRIVATE_METADATA_KEY, RESERVED_KEYS, VALUE_KEY,
+)
 from handlers.messages import ButtonClick, ConversationRef, FormSubmission, IncomingFile, IncomingMessage
 
 PLATFORM = "teams"
@@ -55,12 +57,12 @@ Fetcher = Callable[[FileSource], Callable[[], Awaitable[bytes]]]
 
 def conversation_ref(activity: Activity) -> ConversationRef:
     """Where the activity came from; `raw` is the Bot Framework conversation reference a proactive
-    message needs later (service URL, conversation, bot, user), without names or the activity id."""
+    message needs later (service URL, conversation, bot, user), without the activity id. The user's
+    display name stays in it (`user.name`): it is how storage lists the people the bot knows, for a form's
+    "who posted it" (`repository.list_known_people`). The report flow stores no reference at all."""
     reference = activity.get_conversation_reference().model_dump(mode="json", by_alias=True, exclude_none=True)
     for key in ("activityId", "requestId"):
         reference.pop(key, None)
-    if isinstance(reference.get("user"), dict):
-        reference["user"].pop("name", None)  # the id is enough to write to someone; keep no more
     user = activity.from_property
     return ConversationRef(
         platform=PLATFORM,
@@ -194,9 +196,16 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
+def _field_value(value: object) -> str:
+    """A form field's value as the flow knows it: as submitted (a person field's `person:<Teams user id>`
+    or typed name included), except a choice the card could not send as "" (see cards.EMPTY_CHOICE_VALUE)."""
+    text = _as_text(value)
+    return "" if text == EMPTY_CHOICE_VALUE else text
+
+
 def _from_action_data(data: dict, *, message_id: str | None) -> tuple[ButtonClick | None, FormSubmission | None]:
     if isinstance(data.get(FORM_ID_KEY), str):
-        values = {key: _as_text(value) for key, value in data.items() if key not in RESERVED_KEYS}
+        values = {key: _field_value(value) for key, value in data.items() if key not in RESERVED_KEYS}
         form = FormSubmission(
             form_id=data[FORM_ID_KEY],
             values=values,

@@ -54,3 +54,9 @@ def test_log_level_is_checked_and_case_insensitive():
     assert Settings(_env_file=None, log_level="warning").log_level == "WARNING"
     with pytest.raises(ValidationError, match="LOG_LEVEL|log_level"):
         Settings(_env_file=None, log_level="verbose")
+
+
+def test_the_school_time_zone_must_be_a_real_one():
+    assert Settings(_env_file=None, school_timezone="Europe/Dublin").school_timezone == "Europe/Dublin"
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        Settings(_env_file=None, school_timezone="Mars/Olympus")

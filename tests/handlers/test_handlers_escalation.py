@@ -9,7 +9,7 @@ import pytest
 from handler_helpers import count, dm
 from sqlmodel import select
 
-from handlers import actions, texts
+from handlers import actions, decision_texts, texts
 from handlers.core import DeliveryFailed, NoReachableRecipient, UnknownNotificationKind
 from handlers.messages import ButtonClick, ConversationRef
 from storage import repository as repo
@@ -74,7 +74,7 @@ async def test_someone_else_cannot_escalate_anothers_question(core, database):
 async def test_no_headteacher_set_up_is_said_plainly_and_nothing_is_queued(core, database):
     [answer] = await core.handle(dm(QUESTION))
     [reply] = await core.handle(click(ask_button(answer), event_id="A1"))
-    assert reply.text == texts.ASK_HEADTEACHER_NO_ONE_SET_UP.format(headteacher="Mrs Patel") and reply.private
+    assert reply.text == decision_texts.ASK_NO_DECIDER.format(headteacher="Mrs Patel") and reply.private
     assert "directly" in reply.text and "on its way" not in reply.text
     assert await count(database, Escalation) == 0 and await count(database, Notification) == 0
     # Once one is set up, the same button works.
@@ -96,10 +96,10 @@ class Recorder:
         self.sent: list[tuple[str, object, ConversationRef | None]] = []
         self.fail = fail
 
-    async def __call__(self, *, user_id, reply, asker):
+    async def __call__(self, *, user_id, reply):
         if self.fail:
             raise RuntimeError("platform down")
-        self.sent.append((user_id, reply, asker))
+        self.sent.append((user_id, reply))
 
 
 async def claimed_notification(database):
@@ -118,11 +118,13 @@ async def test_delivery_goes_to_every_holder_on_a_configured_platform(core, data
 
     slack, teams = Recorder(), Recorder()
     await core.deliver(notification, senders={"slack": slack, "teams": teams})
-    [(user_id, reply, asker)] = slack.sent
+    [(user_id, reply)] = slack.sent
+    [asker] = [fact.person for fact in reply.facts if fact.person is not None]
     assert user_id == "U0HEAD" and (asker.platform, asker.user_id) == ("slack", "U1")
-    assert QUESTION in reply.text and texts.HEADTEACHER_QUESTION in reply.text
-    assert [fact.value for fact in reply.facts] == ["⛔ No, please don't post this"]
-    assert [user for user, _, _ in teams.sent] == ["29:head"]
+    assert QUESTION in reply.text and decision_texts.QUESTION_INTROS["post"] in reply.text
+    assert [b.label for b in reply.buttons] == ["Fine to post", "Don't post", "Let's talk"]
+    assert reply.facts[-1].value == "⛔ No, please don't post this"
+    assert [user for user, _ in teams.sent] == ["29:head"]
 
     with pytest.raises(DeliveryFailed, match="teams: RuntimeError"):
         await core.deliver(notification, senders={"slack": Recorder(), "teams": Recorder(fail=True)})

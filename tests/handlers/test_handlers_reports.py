@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from handler_helpers import count
@@ -145,8 +145,9 @@ async def test_the_headteachers_card_acknowledge_reply_and_close(core, database)
     [row] = await notifications(database)
     async with database.transaction() as session:
         [claimed] = await repo.claim_notifications(session=session, worker_id="w")
-    card, asker = core._notification_message(claimed)
-    assert asker is None and card.notification_text == texts.NEW_REPORT_NOTIFICATION
+    card = core._notification_message(claimed)
+    # Nothing on a report's card names anyone the platform's way (no mention of the reporter).
+    assert not [fact for fact in card.facts if fact.person] and card.notification_text == texts.NEW_REPORT_NOTIFICATION
     assert "insults" in card.text and code in card.title
     by_action = {b.action_id: b for b in card.buttons}
     assert list(by_action) == [actions.CASE_ACKNOWLEDGE, actions.CASE_REPLY, actions.CASE_CLOSE, actions.CASE_READ]
@@ -259,22 +260,26 @@ async def test_a_named_reporter_who_asks_to_be_messaged_hears_of_news(core, data
     assert (rows[1].platform, rows[1].user_id) == (None, None)
 
 
+def at_noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
 async def test_deadline_reminders_with_a_frozen_clock(core, database):
     await assign(database, repo.HEADTEACHER, HEAD)
     code, _ = code_and_secret(await report(core))
     opened = date.today()
-    assert await core.send_reminders(on=opened + timedelta(days=1)) == 0
-    assert await core.send_reminders(on=opened + timedelta(days=2)) == 1
-    assert await core.send_reminders(on=opened + timedelta(days=3)) == 0  # once
-    assert await core.send_reminders(on=opened + timedelta(days=6)) == 1  # before day 7
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=1))) == 0
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=2))) == 1
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=3))) == 0  # once
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=6))) == 1  # before day 7
     await core.handle(message(HEAD, click=ButtonClick(actions.CASE_ACKNOWLEDGE, f'{{"case": "{code}"}}', "c")))
-    assert await core.send_reminders(on=opened + timedelta(days=83)) == 1  # no feedback for almost 3 months
-    assert await core.send_reminders(on=opened + timedelta(days=89)) == 0
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=83))) == 1  # no feedback for almost 3 months
+    assert await core.send_reminders(now=at_noon(opened + timedelta(days=89))) == 0
     kinds = [n.kind for n in await notifications(database)]
     assert kinds.count(repo.CASE_REMINDER) == 3
     async with database.transaction() as session:
         reminders = [n for n in await repo.claim_notifications(session=session, worker_id="w", limit=50) if n.kind == repo.CASE_REMINDER]
-    assert [core._notification_message(n)[0].title for n in reminders] == [texts.REMINDER_TITLE.format(code=code)] * 3
+    assert [core._notification_message(n).title for n in reminders] == [texts.REMINDER_TITLE.format(code=code)] * 3
 
 
 async def test_a_delivered_case_notification_keeps_the_day_only(core, database):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -31,10 +32,18 @@ def fixture(name: str) -> dict:
 
 
 class RecordingSlackApi:
-    """Answers every Web API method with ok and keeps (method, arguments) in `calls`."""
+    """Answers every Web API method with ok and keeps (method, arguments) in `calls`.
 
-    def __init__(self) -> None:
+    `dm_channels` (user id → DM channel id) answers conversations.open as Slack does; chat.postMessage
+    answers each message with its own ts, kept in the recorded arguments as `_ts`. `refuse()` scripts
+    failures, which are kept in `refused` instead of `calls`."""
+
+    def __init__(self, *, dm_channels: dict[str, str] | None = None) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.dm_channels = dict(dm_channels or {})
+        self.refused: list[tuple[str, dict]] = []
+        self._refusals: dict[str, list[int | str]] = {}
+        self._message_numbers = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
         self.app.router.add_post("/hooks/{path:.*}", self._hook)
@@ -62,13 +71,34 @@ class RecordingSlackApi:
         """A response_url from a fixture, pointed at this server."""
         return f"{self.url}/hooks/{original.split('://', 1)[1].split('/', 1)[1]}"
 
+    def refuse(self, method: str, *failures: int | str) -> None:
+        """Answer the next calls of `method` with `failures`, one each, in turn: an HTTP status (with a
+        bare error page, as a proxy or Slack's edge sends it; 429 with Retry-After: 0) or a Slack error
+        code (HTTP 200 with ok: false)."""
+        self._refusals.setdefault(method, []).extend(failures)
+
+    def _refusal(self, method: str, arguments: dict) -> web.Response | None:
+        queued = self._refusals.get(method)
+        if not queued:
+            return None
+        failure = queued.pop(0)
+        self.refused.append((method, {**arguments, "_answered": failure}))
+        if isinstance(failure, str):
+            return web.json_response({"ok": False, "error": failure})
+        headers = {"Retry-After": "0"} if failure == 429 else None
+        return web.Response(status=failure, text="Internal Server Error", headers=headers)
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if request.content_type == "application/json":
             arguments = await request.json()
         else:
-            arguments = dict(await request.post())
+            # slack_sdk sends some methods' arguments (conversations.open) in the query string.
+            arguments = {**request.query, **dict(await request.post())}
         arguments["_authorization"] = request.headers.get("Authorization", "")
+        refusal = self._refusal(method, arguments)
+        if refusal is not None:
+            return refusal
         self.calls.append((method, arguments))
         if method == "auth.test":
             return web.json_response(
@@ -83,8 +113,13 @@ class RecordingSlackApi:
                     "is_enterprise_install": False,
                 }
             )
-        if method in ("chat.postMessage", "chat.update"):
-            return web.json_response({"ok": True, "channel": arguments.get("channel"), "ts": "1760000999.000100"})
+        if method == "chat.postMessage":
+            arguments["_ts"] = f"1760001{next(self._message_numbers):03d}.000100"
+            return web.json_response({"ok": True, "channel": arguments.get("channel"), "ts": arguments["_ts"]})
+        if method == "chat.update":
+            return web.json_response({"ok": True, "channel": arguments.get("channel"), "ts": arguments.get("ts")})
+        if method == "conversations.open" and arguments.get("users") in self.dm_channels:
+            return web.json_response({"ok": True, "channel": {"id": self.dm_channels[arguments["users"]]}})
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": "1760000999.000200"})
         return web.json_response({"ok": True})
@@ -111,6 +146,13 @@ class RecordingSlackApi:
 
     def calls_to(self, method: str) -> list[dict]:
         return [arguments for name, arguments in self.calls if name == method]
+
+    async def answers_after(self, request) -> list[tuple[str, dict]]:
+        """The Web API calls made in answer to `request` (awaited here), once its listeners have finished."""
+        before = len(self.answers())
+        await request
+        await listeners_finished()
+        return self.answers()[before:]
 
     async def wait_for_answers(self, count: int, *, timeout: float = 5.0) -> list[tuple[str, dict]]:
         deadline = time.monotonic() + timeout
@@ -156,6 +198,13 @@ class SignedClient:
         )
 
 
+async def listeners_finished(timeout: float = 5.0) -> None:
+    """Until bolt's listeners, which go on after the acknowledgement, have finished."""
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and "run_ack_function" in repr(task)]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+
+
 @contextlib.asynccontextmanager
 async def serve_slack(*, settings, core):
     """The Slack routes of a real adapter on a loopback server; yields (SignedClient, adapter)."""
@@ -173,12 +222,22 @@ async def serve_slack(*, settings, core):
         async with ClientSession() as session:
             yield SignedClient(session=session, url=f"http://127.0.0.1:{port}/slack/events"), adapter
         # Let listeners that run after the acknowledgement finish before the database closes.
-        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and "run_ack_function" in repr(task)]
-        if pending:
-            await asyncio.wait(pending, timeout=5)
+        await listeners_finished()
     finally:
         await adapter.close()
         await runner.cleanup()
+
+
+def shown(blocks: list[dict]) -> str:
+    """Every text a person reads in `blocks`: sections, their fields, and context lines."""
+    parts = []
+    for block in blocks:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        parts.extend(field["text"] for field in block.get("fields", []))
+        if block["type"] == "context":
+            parts.extend(element.get("text", "") for element in block.get("elements", []))
+    return "\n".join(parts)
 
 
 def buttons_in(blocks: list[dict]) -> dict[str, dict]:
@@ -212,7 +271,8 @@ def home_click_payload(*, action_id: str, value: str = "", modal: bool = False, 
 
 def state_values_for(view: dict, answers: dict) -> dict:
     """The view.state.values Slack sends for a modal rendered as `view`, filled with `answers` (field id →
-    text, a choice's value, True/False for a box, or a list of file objects for a file input)."""
+    text, a choice's value, True/False for a box, a list of file objects for a file input, or a Slack user
+    id for a people picker)."""
     values: dict = {}
     for block in view["blocks"]:
         if block["type"] != "input":
@@ -229,6 +289,8 @@ def state_values_for(view: dict, answers: dict) -> dict:
             state = {"type": kind, "selected_options": list(element["options"]) if answer else []}
         elif kind == "file_input":
             state = {"type": kind, "files": list(answer or [])}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": answer or None}
         else:
             raise AssertionError(f"no state for a {kind}")
         values[block["block_id"]] = {element["action_id"]: state}

@@ -4,12 +4,12 @@ notification in the database, then the outbox worker's DM to the headteacher at 
 from __future__ import annotations
 
 import pytest
-from slack_harness import RecordingSlackApi, buttons_in, click_payload, fixture
+from slack_harness import RecordingSlackApi, buttons_in, click_payload, fixture, shown
 from sqlmodel import func, select
 
 from bot.server import OutboxWorker, ServerPlan
 from bot.slack.notify import SlackNotifier
-from handlers import actions, texts
+from handlers import actions, decision_texts, texts
 from storage import repository as repo
 from storage.models import Escalation, Notification
 
@@ -20,21 +20,9 @@ QUESTION = "Can I post photos of my class <!channel> & tag <@U0OTHER> on Instagr
 HOOK = "https://hooks.slack.com/actions/T0SCHOOL1/3333333333/abcdefACTION"
 
 
-class SlackApiWithDMs(RecordingSlackApi):
-    async def _api(self, request):
-        if request.match_info["method"] == "conversations.open":
-            from aiohttp import web
-
-            # slack_sdk sends this method's arguments in the query string.
-            arguments = {**request.query, **dict(await request.post())}
-            self.calls.append(("conversations.open", arguments))
-            return web.json_response({"ok": True, "channel": {"id": HEADTEACHER_DM}})
-        return await super()._api(request)
-
-
 @pytest.fixture
 async def slack_api():
-    api = SlackApiWithDMs()
+    api = RecordingSlackApi(dm_channels={HEADTEACHER: HEADTEACHER_DM})
     await api.start()
     yield api
     await api.stop()
@@ -68,15 +56,6 @@ async def press(slack, slack_api, answer: dict, *, trigger_id: str, user: str = 
     return (await slack_api.wait_for_answers(answers))[-1]
 
 
-def shown(payload: dict) -> str:
-    parts = []
-    for block in payload["blocks"]:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(field["text"] for field in block.get("fields", []))
-    return "\n".join(parts)
-
-
 async def test_asking_the_headteacher_reaches_them_as_a_dm(slack, slack_api, core, settings):
     await assign_headteacher(core)
     answer = await answer_in_dm(slack, slack_api)
@@ -84,7 +63,7 @@ async def test_asking_the_headteacher_reaches_them_as_a_dm(slack, slack_api, cor
     method, confirmation = await press(slack, slack_api, answer, trigger_id="t-1", answers=2)
     # The answer is replaced, through its response_url, so the button cannot be pressed again.
     assert method == "response_url" and confirmation["replace_original"] is True
-    assert texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher="Mrs Patel") in shown(confirmation)
+    assert texts.ASK_HEADTEACHER_SENT_TITLE.format(headteacher="Mrs Patel") in shown(confirmation["blocks"])
     assert not buttons_in(confirmation["blocks"])
     assert await count(core, Escalation) == 1 and await count(core, Notification) == 1
 
@@ -98,10 +77,10 @@ async def test_asking_the_headteacher_reaches_them_as_a_dm(slack, slack_api, cor
     *_, (open_method, opened), (post_method, message) = slack_api.answers()
     assert (open_method, opened["users"]) == ("conversations.open", HEADTEACHER)
     assert (post_method, message["channel"]) == ("chat.postMessage", HEADTEACHER_DM)
-    text = shown(message)
+    text = shown(message["blocks"])
     assert "Can I post photos of my class &lt;!channel&gt; &amp; tag &lt;@U0OTHER&gt; on Instagram?" in text
     assert "<!channel>" not in str(message) and "<@U0OTHER>" not in str(message)
-    assert f"*{texts.ASKED_BY}*: <@U0TEACHER1>" in text  # who asked, as Slack shows a person
+    assert f"*{texts.ASKED_BY}*\n<@U0TEACHER1>" in text  # who asked, as Slack shows a person
     assert "No, please don't post this" in text  # the verdict
     async with core.database.transaction() as session:
         assert await repo.count_pending_notifications(session=session) == 0
@@ -112,7 +91,7 @@ async def test_a_second_press_sends_nothing_more(slack, slack_api, core):
     answer = await answer_in_dm(slack, slack_api)
     await press(slack, slack_api, answer, trigger_id="t-1", answers=2)
     _, again = await press(slack, slack_api, answer, trigger_id="t-2", answers=3)
-    assert texts.ASK_HEADTEACHER_ALREADY_SENT.format(headteacher="Mrs Patel") in shown(again)
+    assert texts.ASK_HEADTEACHER_ALREADY_SENT.format(headteacher="Mrs Patel") in shown(again["blocks"])
     assert await count(core, Escalation) == 1 and await count(core, Notification) == 1
 
 
@@ -120,7 +99,7 @@ async def test_someone_else_pressing_is_refused_privately(slack, slack_api, core
     await assign_headteacher(core)
     answer = await answer_in_dm(slack, slack_api)
     method, refused = await press(slack, slack_api, answer, trigger_id="t-1", user="U0SOMEONE", answers=2)
-    assert texts.ASK_HEADTEACHER_NOT_YOURS.format(headteacher="Mrs Patel") in shown(refused)
+    assert texts.ASK_HEADTEACHER_NOT_YOURS.format(headteacher="Mrs Patel") in shown(refused["blocks"])
     assert refused.get("replace_original") is not True
     assert await count(core, Escalation) == 0 and await count(core, Notification) == 0
 
@@ -128,7 +107,7 @@ async def test_someone_else_pressing_is_refused_privately(slack, slack_api, core
 async def test_no_headteacher_set_up_is_said_honestly(slack, slack_api, core):
     answer = await answer_in_dm(slack, slack_api)
     _, reply = await press(slack, slack_api, answer, trigger_id="t-1", answers=2)
-    assert texts.ASK_HEADTEACHER_NO_ONE_SET_UP.format(headteacher="Mrs Patel") in shown(reply)
+    assert decision_texts.ASK_NO_DECIDER.format(headteacher="Mrs Patel") in shown(reply["blocks"])
     assert await count(core, Escalation) == 0 and await count(core, Notification) == 0
 
 

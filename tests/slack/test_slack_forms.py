@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_harness import click_payload, fixture, home_click_payload
+from slack_harness import click_payload, fixture, home_click_payload, submission_payload
 
-from bot.slack import notify, render, translate
-from handlers.messages import Button, Choice, ConversationRef, Form, FormField, Reply
+from bot.slack import app, notify, render, translate
+from handlers import actions
+from handlers.messages import PERSON_PREFIX, Button, Choice, ConversationRef, Fact, Form, FormField, Reply
 
 KINDS = (
     Choice(value="harassment_me", label="Harassment of me"),
@@ -119,16 +120,80 @@ def test_notification_text_replaces_the_fallback_everywhere():
     reply = Reply(text="Kind: harassment. Summary: a parent…", title="New report K7QP-3XMD",
                   notification_text="A new report needs your attention <!here>")
     assert render.message(reply)["text"] == "A new report needs your attention &lt;!here&gt;"
-    asker = ConversationRef(platform="slack", conversation_id="", user_id="U0TEACHER1")
-    assert notify.direct_message(reply, asker=asker)["text"] == "A new report needs your attention &lt;!here&gt;"
-    assert notify.direct_message(reply, asker=None)["text"] == "A new report needs your attention &lt;!here&gt;"
     plain = Reply(text="body", title="T")
     assert render.message(plain)["text"] == render.fallback_text(plain)
 
 
+def person_form() -> Form:
+    return Form(form_id="removal", title="Ask for a removal", submit_label="Send", fields=(
+        FormField(field_id="poster", label="Who posted it?", kind="person", placeholder="Choose someone",
+                  initial="person:U0TEACHER2", choices=(Choice(value="person:U0TEACHER3", label="Mr Jones"),)),
+        FormField(field_id="also_tell", label="Anyone else to tell?", kind="person", required=False, initial="Mr Jones"),
+        FormField(field_id="why", label="Why?", required=False),
+    ))
+
+
+def test_a_person_field_is_a_people_picker():
+    blocks = inputs(render.modal(person_form()))
+    poster, also_tell = blocks["poster"], blocks["also_tell"]
+    assert poster["optional"] is False and also_tell["optional"] is True
+    # Slack has its own people picker: the flow's choices (for platforms without one) are not offered.
+    assert poster["element"] == {
+        "type": "users_select", "action_id": "poster", "initial_user": "U0TEACHER2",
+        "placeholder": {"type": "plain_text", "text": "Choose someone", "emoji": True},
+    }
+    # A name, not a Slack user id: the picker starts empty.
+    assert also_tell["element"] == {"type": "users_select", "action_id": "also_tell"}
+    def initial_user(initial: str):
+        return render.input_block(FormField(field_id="p", label="P", kind="person", initial=initial))["element"].get("initial_user")
+
+    for not_a_user in ("", "person:", "u0lower", "C0STAFFROOM", "person:C0STAFFROOM", "<@U0HEAD>", "U0HEAD extra", "person:Mr Jones"):
+        assert initial_user(not_a_user) is None
+    assert (initial_user("person:W0GRIDUSER1"), initial_user("U0HEAD")) == ("W0GRIDUSER1", "U0HEAD")
+
+
+def test_a_chosen_person_is_submitted_as_their_user_id_and_nobody_as_empty():
+    view = render.modal(person_form())
+    chosen = translate.form_submission(submission_payload(view, {"poster": "U0TEACHER2", "also_tell": "U0HEAD", "why": "x"}))
+    assert chosen.form.values == {"poster": "person:U0TEACHER2", "also_tell": "person:U0HEAD", "why": "x"}
+    assert chosen.form.values["poster"] == f"{PERSON_PREFIX}U0TEACHER2"
+    nobody = translate.form_submission(submission_payload(view, {}))
+    assert nobody.form.values == {"poster": "", "also_tell": "", "why": ""}
+
+
 def test_home_view():
-    view = render.home_view(Reply(text="Make a report", buttons=(Button(label="Report", action_id="a"),)))
+    view = render.home_view([Reply(text="Make a report", buttons=(Button(label="Report", action_id="a"),))])
     assert view["type"] == "home" and view["blocks"][-1]["type"] == "actions"
+    assert render.home_view([]) == {"type": "home", "blocks": []}
+
+
+def test_the_home_view_shows_every_reply_between_dividers():
+    greeting = Reply(text="Hello, Jo", title="policybot", buttons=(Button(label="Make a report", action_id="a"),))
+    item = Reply(text="Your question about the trip photos: waiting for Mrs Patel",
+                 buttons=(Button(label="Remind", action_id="b", value="{\"id\":1}"),))
+    view = render.home_view([greeting, Reply(text=""), item])
+    assert view["blocks"] == [*render.blocks(greeting), {"type": "divider"}, *render.blocks(item)]
+    assert {"a", "b"} <= {element["action_id"] for block in view["blocks"] if block["type"] == "actions" for element in block["elements"]}
+
+
+def test_a_home_view_over_slacks_limit_drops_whole_replies_from_the_end():
+    items = [Reply(text=f"Item {n}", facts=tuple(Fact(label=f"L{m}", value="v") for m in range(n % 3 * 10)),
+                   buttons=(Button(label="Open", action_id=f"item{n}"),)) for n in range(60)]
+    view = render.home_view(items)
+    shown = view["blocks"]
+    assert len(shown) <= render.HOME_BLOCKS_MAX
+    assert shown[-1]["type"] == "context" and "dashboard" in shown[-1]["elements"][0]["text"]
+    kept = sum(1 for block in shown if block["type"] == "actions")
+    assert 0 < kept < len(items)
+    # The replies kept are the first ones, each whole and in order.
+    expected = [block for n, item in enumerate(items[:kept]) for block in ([{"type": "divider"}] if n else []) + render.blocks(item)]
+    assert shown[:-1] == expected
+    # Exactly 100 blocks: a title and a text, then 49 texts, each after a divider. All shown, no closing line.
+    full = [Reply(text="Item 0", title="Yours"), *(Reply(text=f"Item {n}") for n in range(1, 50))]
+    assert len(render.home_view(full)["blocks"]) == 100 and render.home_view(full)["blocks"][-1]["text"]["text"] == "Item 49"
+    # One more reply: the last two give way to the closing line.
+    over = render.home_view([*full, Reply(text="Item 50")])["blocks"]
+    assert len(over) == 99 and over[-2]["text"]["text"] == "Item 48" and over[-1]["type"] == "context"
 
 
 # --- translate ------------------------------------------------------------------------------------------
@@ -244,3 +309,59 @@ def test_interactions_carry_the_slack_username_events_do_not():
     assert translate.slash_command(fixture("command_policy.json")).conversation.user_name == "j.smith"
     assert translate.button_click(home_click_payload(action_id="a")).conversation.user_name == "j.smith"
     assert translate.direct_message(fixture("event_message_im.json"), bot_user_id=None).conversation.user_name == ""
+
+
+# --- "Ask for this to be removed" ----------------------------------------------------------------------
+
+
+def test_the_removal_shortcut_is_a_neutral_click_with_the_message():
+    body = fixture("shortcut_removal.json")
+    message = translate.removal_request(body)
+    assert message.click.action_id == actions.REMOVAL_START and message.click.message_id == ""
+    assert actions.decode(message.click.value) == {
+        # As the person saw it: Slack's escaping undone (the renderer escapes it again on the way out).
+        "text": "Here's the class photo from today's trip <3 all 28 of them by the museum steps <@U0HEAD>",
+        "link": "https://greenfield-primary.slack.com/archives/C0STAFFROOM/p1760000250000400",
+        "poster_platform": "slack",
+        "poster_user_id": "U0TEACHER2",
+    }
+    # Whoever pressed it, in the channel it was pressed in; answered only to them, and a modal can open.
+    ref = message.conversation
+    assert (ref.platform, ref.conversation_id, ref.user_id, ref.thread_id, ref.user_name) == ("slack", "C0STAFFROOM", "U0TEACHER1", None, "j.smith")
+    assert ref.raw == {"team_id": "T0SCHOOL1", "channel": "C0STAFFROOM", "user": "U0TEACHER1"}
+    assert message.trigger_id == body["trigger_id"] and message.form_here
+    assert message.private and not message.is_direct and message.text == ""
+    assert message.event_id == f"shortcut:{body['trigger_id']}"
+
+
+def test_the_removal_shortcut_on_an_apps_post_in_a_thread():
+    value = actions.decode(translate.removal_request(fixture("shortcut_removal_bot_message.json")).click.value)
+    assert value["poster_user_id"] == "" and value["poster_platform"] == "slack"
+    assert value["link"] == ("https://greenfield-primary.slack.com/archives/C0STAFFROOM/p1760000380000500"
+                             "?thread_ts=1760000100.000200&cid=C0STAFFROOM")
+    # A post by an app with its own bot user carries both a user and a bot id: still nobody's.
+    body = fixture("shortcut_removal.json")
+    body["message"].update(bot_id="B0OTHERAPP", app_id="A0OTHERAPP", user="U0OTHERBOT")
+    assert actions.decode(translate.removal_request(body).click.value)["poster_user_id"] == ""
+
+
+def test_the_removal_shortcut_keeps_at_most_1500_characters_of_the_text():
+    body = fixture("shortcut_removal.json")
+    body["message"]["text"] = "word " * 1000
+    value = actions.decode(translate.removal_request(body).click.value)
+    assert len(value["text"]) == translate.REMOVAL_TEXT_MAX and value["text"].endswith("…")
+    body["team"].pop("domain")
+    assert actions.decode(translate.removal_request(body).click.value)["link"] == ""
+
+
+def test_the_manifest_has_both_message_shortcuts_the_app_listens_for():
+    from pathlib import Path
+
+    manifest = (Path(__file__).resolve().parents[2] / "slack" / "manifest.yml").read_text(encoding="utf-8")
+    shortcuts = manifest.split("  shortcuts:\n", 1)[1].split("\noauth_config:", 1)[0]
+    fields = [dict(line.strip().split(": ", 1) for line in entry.strip().splitlines()) for entry in shortcuts.split("    - ")[1:]]
+    assert {(f["name"], f["type"], f["callback_id"]) for f in fields} == {
+        ("Can I post this?", "message", app.SHORTCUT_CALLBACK_ID),
+        ("Ask for this to be removed", "message", actions.REMOVAL_START),
+    }
+    assert app.REMOVAL_CALLBACK_ID == actions.REMOVAL_START == "policybot.removal_start"

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from slack_harness import BOT_TOKEN, BOT_USER_ID, buttons_in, click_payload, fixture
+from slack_harness import shown as section_texts
 from sqlmodel import func, select
 
 from handlers import actions, texts
@@ -18,15 +19,6 @@ from storage.models import Feedback, Notification, ProcessedEvent
 async def rows(core, model) -> int:
     async with core.database.transaction() as session:
         return (await session.exec(select(func.count()).select_from(model))).one()
-
-
-def section_texts(blocks: list[dict]) -> str:
-    parts = []
-    for block in blocks:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(field["text"] for field in block.get("fields", []))
-    return "\n".join(parts)
 
 
 def dm_event(text: str, *, event_id: str = "Ev0DMQUESTION1") -> dict:

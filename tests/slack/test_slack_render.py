@@ -34,6 +34,27 @@ def test_long_text_is_split_into_sections_within_the_limit():
     assert all(len(block["text"]["text"]) <= render.SECTION_TEXT_MAX for block in blocks)
 
 
+def test_a_5000_character_note_is_shown_whole_in_sections_and_its_fallback_fits():
+    paragraph = "Please don't share photos of the Year 4 trip until every parent has replied to the consent letter. "
+    note = "\n".join(paragraph * 5 for _ in range(11))[:5000]
+    assert len(note) == 5000
+    message = render.message(Reply(text=note, title="A note from Mrs Patel"))
+    heading, *sections = message["blocks"]
+    assert heading["text"]["text"] == "*A note from Mrs Patel*"
+    assert len(sections) >= 2 and all(block["type"] == "section" for block in sections)
+    assert all(len(block["text"]["text"]) <= render.SECTION_TEXT_MAX for block in sections)
+    # Nothing left out, and every piece ends at a line break or a space, never inside a word.
+    assert "\n".join(block["text"]["text"] for block in sections).split() == render.escape(note).split()
+    shown, end = render.escape(note), 0
+    for block in sections:
+        start = shown.find(block["text"]["text"], end)
+        end = start + len(block["text"]["text"])
+        assert start != -1 and (end == len(shown) or shown[end] in " \n")
+    fallback = message["text"]
+    assert len(fallback) <= render.FALLBACK_TEXT_MAX and fallback.startswith("A note from Mrs Patel: Please don")
+    assert fallback.endswith(render.SHORTENED)
+
+
 def test_entities_are_never_cut_in_half():
     blocks = [block for block in render.blocks(Reply(text="&" * 2000)) if block["type"] == "section"]
     assert len(blocks) == 4

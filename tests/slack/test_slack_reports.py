@@ -10,7 +10,6 @@ import logging
 import re
 
 import pytest
-from aiohttp import web
 from slack_harness import (
     BOT_TOKEN,
     RecordingSlackApi,
@@ -18,6 +17,7 @@ from slack_harness import (
     click_payload,
     fixture,
     home_click_payload,
+    shown,
     submission_payload,
 )
 from sqlmodel import func, select
@@ -40,18 +40,9 @@ WHAT = "A parent keeps posting about me under the school's posts <!channel> and 
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 
-class SlackApiWithDMs(RecordingSlackApi):
-    async def _api(self, request):
-        if request.match_info["method"] == "conversations.open":
-            arguments = {**request.query, **dict(await request.post())}
-            self.calls.append(("conversations.open", arguments))
-            return web.json_response({"ok": True, "channel": {"id": HEADTEACHER_DM}})
-        return await super()._api(request)
-
-
 @pytest.fixture
 async def slack_api():
-    api = SlackApiWithDMs()
+    api = RecordingSlackApi(dm_channels={HEADTEACHER: HEADTEACHER_DM})
     await api.start()
     yield api
     await api.stop()
@@ -66,15 +57,6 @@ def settings(settings):
 async def count(core, model) -> int:
     async with core.database.transaction() as session:
         return (await session.exec(select(func.count()).select_from(model))).one()
-
-
-def shown(blocks: list[dict]) -> str:
-    parts = []
-    for block in blocks:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(field["text"] for field in block.get("fields", []))
-    return "\n".join(parts)
 
 
 def code_and_secret(text: str) -> tuple[str, str]:

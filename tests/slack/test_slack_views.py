@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import pytest
 from slack_harness import (
@@ -18,9 +19,9 @@ from slack_harness import (
 )
 
 from bot.slack import app as slack_app
-from bot.slack import render
+from bot.slack import render, translate
 from handlers import actions
-from handlers.messages import Button, Form, FormField, Reply
+from handlers.messages import Button, Fact, Form, FormField, Reply
 
 USER = "U0TEACHER1"
 FORM = Form(
@@ -33,21 +34,26 @@ FORM = Form(
 
 
 class FakeCore:
-    """Answers every message with the same replies, and the Home tab with `home_reply`."""
+    """Answers every message with the same replies, and the Home tab with `home_replies`. With `hold`, a
+    message is answered only once the test releases it."""
 
-    def __init__(self, *replies: Reply, home_reply: Reply | None = None) -> None:
+    def __init__(self, *replies: Reply, home_replies: list[Reply] | None = None, hold: bool = False) -> None:
         self.replies = list(replies)
-        self.home_reply = home_reply or Reply(text="Home")
+        self.home_replies = home_replies or [Reply(text="Home")]
         self.messages = []
         self.homes = []
+        self.released = asyncio.Event()
+        if not hold:
+            self.released.set()
 
     async def handle(self, message):
         self.messages.append(message)
+        await asyncio.wait_for(self.released.wait(), timeout=5)
         return list(self.replies)
 
     async def home(self, *, conversation):
         self.homes.append(conversation)
-        return self.home_reply
+        return list(self.home_replies)
 
 
 async def settle() -> None:
@@ -152,7 +158,7 @@ async def test_files_slack_will_not_give_or_that_are_too_big_are_clear_errors(se
 async def test_the_home_tab_is_published_for_the_person(settings, slack_api):
     home = Reply(text="Report something, or check on a report.", title="policybot",
                  buttons=(Button(label="Make a report", action_id=actions.START_REPORT, value="{}"),))
-    fake = FakeCore(home_reply=home)
+    fake = FakeCore(home_replies=[home])
     async with serve_slack(settings=settings, core=fake) as (slack, _adapter):
         assert (await slack.event(fixture("event_app_home_opened.json")))[0] == 200
         [(method, published)] = await slack_api.wait_for_answers(1)
@@ -166,6 +172,71 @@ async def test_the_home_tab_is_published_for_the_person(settings, slack_api):
     [conversation] = fake.homes
     assert (conversation.platform, conversation.conversation_id, conversation.user_id) == ("slack", USER, USER)
     assert len(slack_api.answers()) == 1
+
+
+async def test_the_home_tab_shows_the_greeting_and_the_persons_items(settings, slack_api):
+    greeting = Reply(text="Hello. Ask me anything about posting.", title="policybot")
+    items = [Reply(text=f"Your question {n}: waiting for Mrs Patel", facts=(Fact(label="Asked", value="today"),),
+                   buttons=(Button(label="Withdraw", action_id=actions.DASHBOARD, value=f'{{"item":{n}}}'),))
+             for n in range(40)]
+    fake = FakeCore(home_replies=[greeting, *items])
+    async with serve_slack(settings=settings, core=fake) as (slack, _adapter):
+        assert (await slack.event(fixture("event_app_home_opened.json")))[0] == 200
+        [(method, published)] = await slack_api.wait_for_answers(1)
+    assert method == "views.publish" and published["user_id"] == USER
+    blocks = published["view"]["blocks"]
+    assert published["view"] == render.home_view([greeting, *items])
+    assert len(blocks) <= render.HOME_BLOCKS_MAX and blocks[:3] == [*render.blocks(greeting), {"type": "divider"}]
+    assert blocks[-1]["type"] == "context" and "dashboard" in blocks[-1]["elements"][0]["text"]
+    values = [element["value"] for block in blocks if block["type"] == "actions" for element in block["elements"]]
+    assert values == [f'{{"item":{n}}}' for n in range(len(values))] and 0 < len(values) < len(items)
+
+
+def shortcut_payload(name: str, slack_api) -> dict:
+    """A message shortcut's payload whose response_url is the recording server's."""
+    payload = fixture(name)
+    payload["response_url"] = slack_api.hook_url(payload["response_url"])
+    return payload
+
+
+async def test_ask_for_this_to_be_removed_is_acknowledged_first_then_opens_the_flows_form(settings, slack_api):
+    removal_form = Form(form_id=actions.REMOVAL_FORM, title="Ask for a removal", submit_label="Send",
+                        fields=(FormField(field_id="why", label="Why should it come down?", multiline=True),
+                                FormField(field_id="poster", label="Who posted it?", kind="person", initial="person:U0TEACHER2")))
+    fake = FakeCore(Reply(text="", form=removal_form), hold=True)
+    payload = shortcut_payload("shortcut_removal.json", slack_api)
+    async with serve_slack(settings=settings, core=fake) as (slack, _adapter):
+        started = time.monotonic()
+        # The core has not answered yet: the acknowledgement must not wait for it.
+        status, body = await slack.interaction(payload)
+        assert (status, body) == (200, "") and time.monotonic() - started < 3
+        [message] = fake.messages
+        assert slack_api.answers() == []
+        fake.released.set()
+        [(method, opened)] = await slack_api.wait_for_answers(1)
+    assert message == translate.removal_request(fixture("shortcut_removal.json"))
+    assert message.click.action_id == actions.REMOVAL_START and message.trigger_id == payload["trigger_id"]
+    assert actions.decode(message.click.value)["link"] == "https://greenfield-primary.slack.com/archives/C0STAFFROOM/p1760000250000400"
+    assert method == "views.open" and opened["trigger_id"] == payload["trigger_id"]
+    assert opened["view"] == render.modal(removal_form)
+    poster = next(block for block in opened["view"]["blocks"] if block.get("block_id") == "poster")
+    assert poster["element"] == {"type": "users_select", "action_id": "poster", "initial_user": "U0TEACHER2"}
+
+
+async def test_a_private_answer_to_the_removal_shortcut_goes_to_the_presser_only(settings, slack_api):
+    fake = FakeCore(Reply(text="Only staff can ask for that.", private=True))
+    payload = shortcut_payload("shortcut_removal.json", slack_api)
+    async with serve_slack(settings=settings, core=fake) as (slack, _adapter):
+        assert (await slack.interaction(payload))[0] == 200
+        [(method, answered)] = await slack_api.wait_for_answers(1)
+    assert method == "response_url" and answered["response_type"] == "ephemeral"
+    # The other message shortcut still reaches its own listener, as a question.
+    fake = FakeCore(Reply(text="ok", private=True))
+    async with serve_slack(settings=settings, core=fake) as (slack, _adapter):
+        assert (await slack.interaction(shortcut_payload("shortcut_message_action.json", slack_api)))[0] == 200
+        await slack_api.wait_for_answers(2)
+    [question] = fake.messages
+    assert question.click is None and question.text.startswith("Draft for my Facebook")
 
 
 async def test_a_home_tab_button_opens_a_form_or_answers_in_the_dm(settings, slack_api):

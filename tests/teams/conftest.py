@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -62,6 +63,18 @@ class RunningApp:
         if self.session:
             await self.session.close()
         await self._runner.cleanup()
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings):
+    """(core, app) for settings other than the fixtures' (e.g. `teams_card_actions="execute"`)."""
+    core = await ConversationCore.start(settings=settings)
+    running = await RunningApp(build_app(settings=settings, core=core)).start()
+    try:
+        yield core, running
+    finally:
+        await running.close()
+        await core.close()
 
 
 @pytest.fixture

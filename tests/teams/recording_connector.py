@@ -17,6 +17,12 @@ class ConnectorCall:
     body: dict
     client_port: int = 0  # the caller's TCP port: the same port means a kept-alive connection
     status: int = 200
+    answered_id: str = ""  # the id the connector gave a new message ("" for a failed call)
+
+    @property
+    def message_id(self) -> str:
+        """The id of the message this call made or changed: the id given to a new one, or the updated one's."""
+        return self.path.rsplit("/", 1)[-1] if self.method == "PUT" else self.answered_id
 
     @property
     def card(self) -> dict | None:
@@ -38,15 +44,17 @@ class RecordingConnector:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
         status = self.fail_with.pop(0) if self.fail_with else 200
+        answered_id = f"connector-activity-{next(self._ids)}" if status == 200 else ""
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self.calls.append(
-            ConnectorCall(method=request.method, path=request.path, body=body, client_port=peer[1] if peer else 0, status=status)
+            ConnectorCall(method=request.method, path=request.path, body=body, client_port=peer[1] if peer else 0,
+                          status=status, answered_id=answered_id)
         )
         async with self._arrived:
             self._arrived.notify_all()
         if status != 200:
             return web.json_response({"error": {"code": "Throttled"}}, status=status, headers={"Retry-After": "0"})
-        return web.json_response({"id": f"connector-activity-{next(self._ids)}"})
+        return web.json_response({"id": answered_id})
 
     async def wait_for(self, count: int, *, timeout: float = 5.0) -> list[ConnectorCall]:
         """The calls so far, once there are at least `count` of them."""

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from bot.teams.cards import MAX_TEXT_CHARS, render_card
+import json
+
+from bot.teams.cards import MAX_CARD_BYTES, MAX_TEXT_CHARS, escape_markdown, render_card
+from handlers import texts as conversation_texts
 from handlers.messages import Button, Fact, Quote, Reply
+
+from .test_flows import shown
+
+
+def card_size(card: dict) -> int:
+    """As Teams counts a message: its JSON in UTF-16."""
+    return len(json.dumps(card, ensure_ascii=False).encode("utf-16-le"))
 
 
 def test_each_line_is_its_own_text_block_so_lists_stay_lists():
@@ -34,11 +44,74 @@ def test_quotes_facts_and_buttons():
     ]
 
 
-def test_a_huge_text_is_capped_so_the_card_stays_under_teams_limit():
+def test_a_huge_text_is_cut_so_the_card_stays_under_teams_limit_and_says_so():
     card = render_card(Reply(text="x" * 50_000))
 
-    assert sum(len(block["text"]) for block in card["body"]) <= MAX_TEXT_CHARS
+    assert card_size(card) <= MAX_CARD_BYTES
+    assert all(len(block["text"]) <= MAX_TEXT_CHARS for block in card["body"])
+    *text, note = card["body"]
+    assert text[-1]["text"].endswith("…") and note["text"] == escape_markdown(conversation_texts.SHORTENED_NOTE)
     assert "actions" not in card
+
+
+def test_many_short_lines_are_cut_by_size_too():
+    card = render_card(Reply(text="- a\n" * 20_000, title="Lines", buttons=(Button(label="OK", action_id="x"),)))
+
+    assert card_size(card) <= MAX_CARD_BYTES
+    assert card["body"][0]["text"] == "Lines" and card["actions"][0]["title"] == "OK"
+    assert card["body"][-1]["text"] == escape_markdown(conversation_texts.SHORTENED_NOTE)
+
+
+# A headteacher's note of 5 000 characters: paragraphs, a list, and one paragraph longer than a TextBlock.
+SENTENCE = "Please keep photos of pupils off personal accounts, and ask me first if in doubt. "
+NOTE = (
+    "Thank you for asking.\n\n"
+    + SENTENCE * 55
+    + "\n\nWhat to do next:\n• take the post down\n• tell the parents\n\n"
+    + SENTENCE * 6
+)[:5000]
+
+
+def test_a_5000_character_note_is_shown_whole_in_text_blocks_within_the_limits():
+    assert len(NOTE) == 5000 and max(len(line) for line in NOTE.split("\n")) > MAX_TEXT_CHARS
+    reply = Reply(text=NOTE, title="The headteacher answered", facts=(Fact(label="You asked", value="Can I?" * 200),),
+                  buttons=(Button(label="Thanks", action_id="policybot.thanks"),))
+
+    card = render_card(reply)
+
+    blocks = card["body"][1:-1]  # between the heading and the facts
+    assert all(block["type"] == "TextBlock" and len(block["text"]) <= MAX_TEXT_CHARS for block in blocks)
+    assert all(escape_markdown(conversation_texts.SHORTENED_NOTE) != block["text"] for block in blocks)
+    # Every word, in order: only the line breaks between blocks differ.
+    assert " ".join(shown(block["text"]) for block in blocks).split() == NOTE.split()
+    # The paragraph longer than a TextBlock is two, cut after a sentence; the list stays a list.
+    assert [block.get("spacing") for block in blocks[:3]] == ["Small", "Medium", "None"]
+    assert blocks[1]["text"].endswith("doubt.") and blocks[2]["text"].startswith("Please")
+    assert [shown(block["text"]) for block in blocks[4:6]] == ["• take the post down", "• tell the parents"]
+    assert card_size(card) < 28_000
+    assert card["actions"][0]["title"] == "Thanks"
+
+
+def test_the_summary_of_a_long_note_is_short_and_on_one_line():
+    from bot.teams.cards import MAX_SUMMARY_CHARS, notification_text
+
+    summary = notification_text(Reply(text=NOTE))
+
+    assert len(summary) <= MAX_SUMMARY_CHARS and "\n" not in summary and summary.endswith("…")
+    one_line = " ".join(NOTE.split())
+    assert one_line.startswith(summary[:-1]) and one_line[len(summary) - 1] == " "  # cut at a word
+    assert notification_text(Reply(text=NOTE, title="The headteacher answered")) == "The headteacher answered"
+
+
+def test_a_plain_reply_stays_a_plain_message_unless_it_is_too_long_for_one():
+    from bot.teams.agent import PolicyBotAgent
+
+    agent = PolicyBotAgent(core=None)
+    plain, huge = agent.to_activity(Reply(text=NOTE)), agent.to_activity(Reply(text=NOTE * 10))
+
+    assert (plain.text, plain.attachments) == (NOTE, None)
+    assert huge.text is None and card_size(huge.attachments[0].content) <= MAX_CARD_BYTES
+    assert len(huge.summary) <= 200
 
 
 # --- Forms: every field kind --------------------------------------------------------------------------
@@ -46,10 +119,10 @@ def test_a_huge_text_is_capped_so_the_card_stays_under_teams_limit():
 import re  # noqa: E402
 
 from bot.teams import texts as teams_texts  # noqa: E402
-from bot.teams.cards import escape_markdown  # noqa: E402
-from handlers.messages import Choice, Form, FormField  # noqa: E402
+from bot.teams.cards import EMPTY_CHOICE_VALUE  # noqa: E402
+from handlers.messages import PERSON_PREFIX, Choice, Form, FormField  # noqa: E402
 
-from .test_flows import card_texts, shown  # noqa: E402
+from .test_flows import card_texts  # noqa: E402
 
 KINDS = tuple(Choice(f"kind_{n}", f"Kind {n}") for n in range(7))
 
@@ -84,6 +157,53 @@ def test_a_choice_field_is_radio_buttons_up_to_four_choices_and_a_drop_down_beyo
     assert few["choices"] == [{"title": f"Kind {n}", "value": f"kind_{n}"} for n in range(4)]
     assert (few["style"], few["value"], few["isRequired"], few["isMultiSelect"]) == ("expanded", "kind_2", True, False)
     assert (many["style"], "value" in many, "isRequired" in many) == ("compact", False, False)
+
+
+def test_a_choice_whose_value_is_empty_goes_out_with_a_value_and_starts_chosen():
+    clause = element(form_card(FormField("clause", "Which rule?", kind="choice", required=False,
+                                         choices=(Choice("", "Suggest one"), *KINDS))), "clause")
+
+    assert clause["choices"][0] == {"title": "Suggest one", "value": EMPTY_CHOICE_VALUE}
+    assert all(choice["value"] for choice in clause["choices"])  # Adaptive Cards reject an empty value
+    assert clause["value"] == EMPTY_CHOICE_VALUE
+
+
+STAFF = (Choice(f"{PERSON_PREFIX}29:megan", "Megan Bowen"), Choice(f"{PERSON_PREFIX}29:adele", "Adele Vance"))
+
+
+def test_a_person_field_is_a_drop_down_of_the_people_the_bot_knows():
+    field = element(form_card(FormField("poster", "Who posted it?", kind="person", choices=STAFF, placeholder="Pick someone")), "poster")
+
+    assert field == {
+        "type": "Input.ChoiceSet", "id": "poster", "label": "Who posted it?",
+        "choices": [{"title": "Megan Bowen", "value": "person:29:megan"}, {"title": "Adele Vance", "value": "person:29:adele"}],
+        "style": "compact", "isMultiSelect": False, "placeholder": "Pick someone",
+        "isRequired": True, "errorMessage": "Who posted it?",
+    }
+
+
+def test_an_optional_person_field_starts_on_nobody_or_on_the_person_given():
+    empty = element(form_card(FormField("poster", "Who posted it?", kind="person", required=False, choices=STAFF)), "poster")
+    given = element(form_card(FormField("poster", "Who posted it?", kind="person", required=False, choices=STAFF,
+                                        initial="person:29:adele")), "poster")
+    unknown = element(form_card(FormField("poster", "Who posted it?", kind="person", required=False, choices=STAFF,
+                                          initial="person:29:stranger")), "poster")
+
+    assert empty["choices"][0] == {"title": teams_texts.PERSON_NOBODY, "value": EMPTY_CHOICE_VALUE}
+    assert [choice["value"] for choice in empty["choices"][1:]] == ["person:29:megan", "person:29:adele"]
+    assert (empty["style"], empty["value"], "isRequired" in empty) == ("compact", EMPTY_CHOICE_VALUE, False)
+    assert given["value"] == "person:29:adele"
+    assert "value" not in unknown  # someone not among the choices cannot be shown as chosen
+
+
+def test_a_person_field_without_choices_takes_a_typed_name():
+    typed = element(form_card(FormField("poster", "Who posted it?", kind="person", required=False, max_length=200,
+                                        initial="A parent, Mr Smith")), "poster")
+    an_id = element(form_card(FormField("poster", "Who posted it?", kind="person", required=False,
+                                        initial="person:29:megan")), "poster")
+
+    assert (typed["type"], typed["value"], typed["maxLength"], typed["isRequired"]) == ("Input.Text", "A parent, Mr Smith", 200, False)
+    assert an_id["type"] == "Input.Text" and "value" not in an_id  # an id is no name to show
 
 
 def test_a_toggle_field_submits_true_or_false():
@@ -163,9 +283,14 @@ def test_our_own_words_are_unchanged_by_escaping():
         assert escape_markdown(text) == text
 
 
-def test_a_long_text_is_capped_before_it_is_escaped():
-    block = render_card(Reply(text="*" * 50_000))["body"][0]["text"]
-    assert shown(block) == "*" * (MAX_TEXT_CHARS - 1) + "…"
+def test_a_long_text_is_cut_before_it_is_escaped():
+    card = render_card(Reply(text="*" * 50_000))
+
+    *blocks, note = card["body"]
+    assert card_size(card) <= MAX_CARD_BYTES
+    text = "".join(shown(block["text"]) for block in blocks)
+    assert text == "*" * (len(text) - 1) + "…" and len(text) > MAX_TEXT_CHARS
+    assert all(len(block["text"]) <= 2 * MAX_TEXT_CHARS for block in blocks)
 
 
 def test_notification_text_is_the_summary_when_the_reply_has_one():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import func, select
 
 from bot.server import OutboxWorker, ServerPlan
-from handlers import texts
+from handlers import decision_texts, texts
 from storage import repository as repo
 from storage.models import Escalation, Notification
 
@@ -40,10 +40,11 @@ async def assign_headteacher(core) -> None:
         await repo.assign_role(session=session, role=repo.HEADTEACHER, platform="teams", user_id=HEADTEACHER)
 
 
-async def press_ask(bot, connector, activity, answer, *, click_id: str, user: str = "user-id-0"):
+async def press_ask(bot, connector, activity, answer, *, click_id: str, user: str = "user-id-0", name: str | None = None):
     button = action_titled(answer.card, texts.ASK_HEADTEACHER_BUTTON)
     before = len(connector.calls)
-    click = activity("action_submit", id=click_id, replyToId="connector-activity-1", value=button["data"], **{"from": {"id": user}})
+    sender = {"id": user, **({"name": name} if name is not None else {})}
+    click = activity("action_submit", id=click_id, replyToId="connector-activity-1", value=button["data"], **{"from": sender})
     assert (await bot.post_activity(click)).status == 202
     return (await connector.wait_for(before + 1))[before]
 
@@ -70,12 +71,26 @@ async def test_asking_the_headteacher_reaches_them_as_a_proactive_card(bot, conn
     assert sent.method == "POST" and f"/v3/conversations/{HEADTEACHER_CHAT}/activities" in sent.path
     assert sent.body["recipient"]["id"] == HEADTEACHER
     shown = " ".join(card_texts(sent.card))
-    assert texts.HEADTEACHER_QUESTION_TITLE in shown and QUESTION in shown
+    assert decision_texts.QUESTION_TITLES["post"].format(asker=decision_texts.SOMEONE) in shown and QUESTION in shown
     facts = {fact["title"]: fact["value"] for item in sent.card["body"] if item["type"] == "FactSet" for fact in item["facts"]}
-    assert facts[texts.MY_ANSWER_WAS].endswith("No, please don't post this")
+    assert facts[decision_texts.FACT_ADVISOR].endswith("No, please don't post this")
     assert "user-id-0" in facts[texts.ASKED_BY]
     async with core.database.transaction() as session:
         assert await repo.count_pending_notifications(session=session) == 0
+
+
+async def test_the_headteacher_sees_who_asked_by_the_name_teams_gave_escaped(bot, connector, activity, core, settings):
+    await assign_headteacher(core)
+    await headteacher_says_hello(bot, activity)
+    answer = await ask(bot, connector, activity)
+    await press_ask(bot, connector, activity, answer, click_id="click-1", name="*Bob* [x](http://evil)")
+
+    before = len(connector.calls)
+    assert await deliver(settings, core) == 1
+    [sent] = connector.calls[before:]
+    facts = {fact["title"]: fact["value"] for item in sent.card["body"] if item["type"] == "FactSet" for fact in item["facts"]}
+    assert facts[texts.ASKED_BY] == "\\*Bob\\* \\[x\\]\\(http://evil\\)"  # shows as typed, links nowhere
+    assert "user-id-0" not in facts[texts.ASKED_BY]
 
 
 async def test_a_headteacher_without_a_stored_conversation_is_retried_later(bot, connector, activity, core, settings):
@@ -107,7 +122,7 @@ async def test_a_second_click_and_someone_elses_click_queue_nothing_more(bot, co
 async def test_no_headteacher_set_up_queues_nothing(bot, connector, activity, core):
     answer = await ask(bot, connector, activity)
     reply = await press_ask(bot, connector, activity, answer, click_id="click-1")
-    assert reply.body["text"] == texts.ASK_HEADTEACHER_NO_ONE_SET_UP.format(headteacher="Mrs Patel")
+    assert reply.body["text"] == decision_texts.ASK_NO_DECIDER.format(headteacher="Mrs Patel")
     assert await count(core, Escalation) == 0 and await count(core, Notification) == 0
 
 

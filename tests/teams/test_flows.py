@@ -164,7 +164,7 @@ async def test_conversation_references_are_stored_on_install_and_on_messages(bot
     async with core.database.transaction() as session:
         stored = await repo.get_conversation_reference(session=session, platform="teams", user_id="user-id-0")
     assert stored["serviceUrl"] == connector.base_url + "/emea"
-    assert "name" not in stored["user"]
+    assert stored["user"]["name"] == "Alex Wilber"  # how the people the bot knows are listed (list_known_people)
 
 
 async def test_a_channel_never_replaces_the_one_to_one_reference(bot, connector, activity, core):

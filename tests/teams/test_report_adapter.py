@@ -15,13 +15,15 @@ from aiohttp import web
 from bot.server import build_app
 from bot.teams import files as teams_files
 from bot.teams.files import FileDownloader, FileTooLarge, FileUnavailable, may_carry_token
+from bot.teams.cards import EMPTY_CHOICE_VALUE
 from bot.teams.notify import card_activity
 from bot.teams.translate import FileSource
-from handlers.messages import Button, Fact, Form, FormField, Reply
+from handlers import texts as conversation_texts
+from handlers.messages import Button, ConversationRef, Fact, Form, FormField, Reply
 
 from .conftest import RunningApp
 from .test_adapter import ScriptedCore
-from .test_flows import card_texts
+from .test_flows import card_texts, shown
 
 SECRET = "plum-otter-42-vivid"
 CONFIRMATION = Reply(
@@ -142,9 +144,49 @@ async def test_notification_text_is_the_lock_screen_summary(scripted_bot, script
 def test_a_proactive_card_has_the_replys_notification_text_as_its_summary():
     reply = Reply(text="Kind: harassment. Summary: …", title="New report", facts=(Fact("Kind", "Harassment"),), notification_text="A new report needs your attention")
 
-    activity = card_activity(reply, asker=None)
+    activity = card_activity(reply)
 
     assert activity.summary == "A new report needs your attention"
+
+
+# --- Who asked, in a proactive card ------------------------------------------------------------------------
+
+def asked_by_fact(activity) -> str:
+    card = activity.attachments[0].content
+    facts = {fact["title"]: fact["value"] for item in card["body"] if item["type"] == "FactSet" for fact in item["facts"]}
+    return facts[conversation_texts.ASKED_BY]
+
+
+def asked_by(platform: str = "teams", user_id: str = "29:bob", name: str = "") -> Reply:
+    """A card whose "Asked by" names a person (`Fact.person`), as the flows' cards do."""
+    person = ConversationRef(platform=platform, conversation_id="", user_id=user_id, user_name=name)
+    return Reply(text="A member of staff is asking you", title="Question",
+                 facts=(Fact(conversation_texts.ASKED_BY, name, person=person),))
+
+
+def test_a_card_names_who_asked_by_the_name_they_had_when_they_wrote():
+    assert asked_by_fact(card_activity(asked_by(name="Bob Smith"))) == "Bob Smith"
+    assert asked_by_fact(card_activity(asked_by(name=" Bob\n  Smith "))) == "Bob Smith"
+    assert asked_by_fact(card_activity(asked_by(platform="slack", user_id="U0BOB", name="Bob"))) == "Bob on Slack"
+    # Without a name: their user id and platform.
+    assert asked_by_fact(card_activity(asked_by())) == "29:bob on Teams"
+
+
+def test_a_name_with_markdown_is_shown_as_typed_and_links_nowhere():
+    name = "*Bob* [x](http://evil)"
+
+    shown_value = asked_by_fact(card_activity(asked_by(name=name)))
+
+    assert shown_value == "\\*Bob\\* \\[x\\]\\(http://evil\\)"
+    assert shown(shown_value) == name
+
+
+def test_a_proactive_card_with_a_long_note_has_a_short_summary_and_the_whole_note():
+    note = "Please take it down today, and tell the parents why. " * 95  # about 5 000 characters
+    activity = card_activity(Reply(text=note, title="The headteacher answered"))
+
+    assert activity.summary == "The headteacher answered"
+    assert " ".join(card_texts(activity.attachments[0].content)[1:]).split() == note.split()
 
 
 # --- What arrives: form_here, files -----------------------------------------------------------------------
@@ -190,6 +232,15 @@ async def test_a_data_url_picture_is_decoded_without_any_download(scripted_bot, 
     [picture] = scripted.received[0].files
     assert (picture.name, picture.mimetype, picture.size) == ("screenshot.png", "image/png", len(PNG))
     assert await picture.fetch() == PNG
+
+
+async def test_a_person_field_arrives_as_submitted_and_nobody_as_empty(scripted_bot, scripted, activity):
+    await scripted_bot.post_activity(submission(activity, activity_id="s-1", poster="person:29:megan", what="x"))
+    await scripted_bot.post_activity(submission(activity, activity_id="s-2", poster="Mr Smith, a parent", what="x"))
+    await scripted_bot.post_activity(submission(activity, activity_id="s-3", poster=EMPTY_CHOICE_VALUE, clause=EMPTY_CHOICE_VALUE))
+
+    assert [message.form.values.get("poster") for message in scripted.received] == ["person:29:megan", "Mr Smith, a parent", ""]
+    assert scripted.received[2].form.values["clause"] == ""
 
 
 async def test_plain_text_and_card_values_carry_no_files(scripted_bot, scripted, activity):

@@ -149,15 +149,9 @@ async def test_an_empty_report_is_refused_inside_the_form_with_what_was_typed_ke
 
 
 async def test_the_noted_button_as_action_execute_swaps_the_card_in_the_invoke_answer(tmp_path, connector, as_reporter):
-    from bot.server import build_app
-    from handlers.core import ConversationCore
+    from .conftest import running_bot
 
-    from .conftest import RunningApp
-
-    settings = local_settings(tmp_path, teams_card_actions="execute")
-    core = await ConversationCore.start(settings=settings)
-    bot = await RunningApp(build_app(settings=settings, core=core)).start()
-    try:
+    async with running_bot(local_settings(tmp_path, teams_card_actions="execute")) as (_core, bot):
         form = await open_report_form(bot, connector, as_reporter)
         [confirmation] = await submit_report(bot, connector, as_reporter, "connector-activity-1", form.card, what=WHAT)
         noted = action_titled(confirmation.card, report_texts.NOTED_BUTTON)
@@ -171,9 +165,6 @@ async def test_the_noted_button_as_action_execute_swaps_the_card_in_the_invoke_a
         before = len(connector.calls)
         response = await bot.post_activity(invoke)
         body = await response.json()
-    finally:
-        await bot.close()
-        await core.close()
 
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     assert "Secret" not in json.dumps(body["value"])

@@ -21,21 +21,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+async def healthz(port: int) -> dict:
+    """/healthz's answer, once the server started on `port` answers it."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    return await response.json()
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    pytest.fail("the server did not start")
+
+
 async def test_serve_starts_in_local_mode_and_stops(tmp_path, capsys):
     port = free_port()
     stop = asyncio.Event()
     server = asyncio.create_task(serve(local_settings(tmp_path, port=port), with_emulator=False, stop=stop))
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        body = await response.json()
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-            else:
-                pytest.fail("the server did not start")
+        body = await healthz(port)
     finally:
         stop.set()
         await asyncio.wait_for(server, 10)
