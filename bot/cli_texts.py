@@ -7,3 +7,7 @@ KB_SUMMARY = "{missing} of {count} quotes were not found in {policy}; the adviso
 CHAT_WELCOME = "policybot — ask whether you can post, share, like, friend or message something. Type 'help' for more, 'quit' to leave."
 CHAT_PROMPT = "you> "
 CHAT_GOODBYE = "Bye! Ask again any time."
+CHAT_LENT_HEADTEACHER = (
+    "No roles are set, so for this session you are also the headteacher: questions and removal requests you "
+    "send come back to you here to decide. Type 'dashboard' to see what waits."
+)

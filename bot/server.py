@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 LOCAL_HOST = "127.0.0.1"
 # How often the outbox worker looks for due notifications (retries included) when nothing woke it.
 OUTBOX_POLL_SECONDS = 3.0
-# How often the report deadlines are checked; their reminders are due by the day.
-REMINDER_INTERVAL_SECONDS = 3600.0
+# How often deadlines are checked: a removal's is to the hour, so a reminder is at most this late.
+REMINDER_INTERVAL_SECONDS = 300.0
 
 
 class ConfigurationError(Exception):
@@ -176,7 +176,7 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         outbox = OutboxWorker(settings=settings, core=core, plan=plan)
         stoppables.append(outbox)
         outbox.start()
-        reminders = CaseReminders(core=core)
+        reminders = Reminders(core=core)
         stoppables.append(reminders)
         reminders.start()
         if plan.slack and settings.slack_app_token:
@@ -189,6 +189,20 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
                 raise ConfigurationError(str(error)) from None
         address = f"http://{plan.host}:{plan.port}"
         _say(f"policybot is listening on {address} ({', '.join(plan.platforms)}); GET {address}/healthz")
+        from bot import local_mode
+
+        if not plan.local_mode:
+            await local_mode.take_back(core.database)
+        else:
+            from bot.teams.emulator import EMULATOR_USER_ID
+
+            if await local_mode.lend_headteacher(core.database, platform="teams", user_id=EMULATOR_USER_ID):
+                stoppables.append(_LentRole(core.database, user_id=EMULATOR_USER_ID))
+                _say(
+                    "No roles are set, so for this session you (the emulator's user) are the headteacher: questions, "
+                    "removal requests and reports come to you, and you decide them. Type \"dashboard\" to see what waits. "
+                    "Roles set with `policybot roles assign` end this."
+                )
         for line in await missing_roles_lines(core.database):
             _say(line)
         if plan.local_mode:
@@ -209,9 +223,10 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         await core.close()
 
 
-class CaseReminders:
-    """Queues the report deadline reminders (acknowledge within 7 days, feedback within 3 months) once at
-    start and then every `interval_seconds`; each reminder is sent once, so restarts repeat nothing."""
+class Reminders:
+    """Queues the reminders once at start and then every `interval_seconds`: report deadlines (acknowledge
+    within 7 days, feedback within 3 months), questions unanswered after two school days, removals not
+    confirmed by their deadline. Each reminder is sent once, so restarts repeat nothing."""
 
     def __init__(self, *, core, interval_seconds: float = REMINDER_INTERVAL_SECONDS) -> None:
         self._core = core
@@ -223,7 +238,7 @@ class CaseReminders:
             try:
                 await self._core.send_reminders()
             except Exception:
-                log.exception("could not check the reports' deadlines; trying again later")
+                log.exception("could not check the deadlines; trying again later")
             await asyncio.sleep(self._interval)
 
     def start(self) -> None:
@@ -236,6 +251,19 @@ class CaseReminders:
             self._task = None
 
 
+class _LentRole:
+    """Takes the headteacher's role lent to the emulator's user back when the server stops."""
+
+    def __init__(self, database, *, user_id: str) -> None:
+        self._database = database
+        self._user_id = user_id
+
+    async def stop(self) -> None:
+        from bot import local_mode
+
+        await local_mode.take_back(self._database, platform="teams", user_id=self._user_id)
+
+
 async def missing_roles_lines(database) -> list[str]:
     """One line for each role reports go to that nobody holds: reports wait for it until someone does."""
     from storage import repository as repo
@@ -245,7 +273,7 @@ async def missing_roles_lines(database) -> list[str]:
     return [
         f"No {role.replace('_', ' ')} is set up: reports for them are kept until one is "
         f"(policybot roles assign {role} --platform slack|teams --user ID)."
-        for role in repo.ROLES
+        for role in repo.REPORT_ROLES
         if role not in held
     ]
 

@@ -1,6 +1,10 @@
 """`policybot chat`: the conversation core in a terminal. Typed text is a direct message; typing the
 number of a button clicks it. Like the Slack and Teams adapters it only translates: text in, neutral
-message out; neutral reply in, plain text out."""
+message out; neutral reply in, plain text out.
+
+Messages the bot sends a person (the headteacher's cards, their answers) are shown after each turn to
+whoever types here, when they are its recipient; while no roles are set the terminal's user is lent the
+headteacher's role for the session (`bot.local_mode`), so every flow can be tried alone."""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ def render(reply: Reply, *, first_button_number: int = 1) -> str:
         lines.append(textwrap.fill(f"“{quote.text}”", WIDTH, initial_indent="  ", subsequent_indent="   "))
         lines.append(f"      — {quote.section}")
     for fact in reply.facts:
-        lines.append(f"{fact.label}: {fact.value}")
+        lines.append(f"{fact.label}: {fact.value or (fact.person.user_id if fact.person else '')}")
     if reply.buttons:
         lines.append("")
         lines.append("  ".join(f"[{n}] {b.label}" for n, b in enumerate(reply.buttons, start=first_button_number)))
@@ -37,10 +41,14 @@ def render(reply: Reply, *, first_button_number: int = 1) -> str:
 
 class TerminalChat:
     def __init__(self, core, *, user_id: str):
+        from storage.delivery import OutboxDispatcher
+
         self.core = core
         self.conversation = ConversationRef(platform=PLATFORM, conversation_id=f"terminal:{user_id}", user_id=user_id)
         self.buttons = []  # the buttons of the last answer, numbered from 1
         self.form: Form | None = None  # a form the last answer opened: `chat` asks its fields one by one
+        self._outbox = OutboxDispatcher(db=core.database, send=self._deliver, worker_id=f"terminal:{uuid.uuid4().hex[:8]}")
+        self._delivered: list[Reply] = []
 
     async def say(self, text: str) -> str:
         choice = text.strip()
@@ -57,14 +65,26 @@ class TerminalChat:
         # A terminal is seen by the person typing only: forms open right here.
         message = IncomingMessage(conversation=self.conversation, is_direct=True, form_here=True, event_id=uuid.uuid4().hex, **content)
         replies = await self.core.handle(message)
+        # Whatever that turn sent to this person (a notification for someone on Slack or Teams stays queued).
+        await self.core.wait_for_background()
+        self._delivered = []
+        await self._outbox.run_once()
         self.buttons = []
         shown = []
-        for reply in replies:
+        for reply in [*replies, *self._delivered]:
             shown.append(render(reply, first_button_number=len(self.buttons) + 1))
             self.buttons += list(reply.buttons)
             if reply.form is not None:
                 self.form = reply.form
         return "\n\n".join(part for part in shown if part)
+
+    async def _deliver(self, notification) -> None:
+        await self.core.deliver(notification, senders={PLATFORM: self._receive})
+
+    async def _receive(self, *, user_id: str, reply: Reply) -> None:
+        if user_id != self.conversation.user_id:
+            raise LookupError("that person is not at this terminal")
+        self._delivered.append(reply)
 
 
 async def fill_form(form: Form, *, read, write) -> dict[str, str]:
@@ -96,10 +116,15 @@ async def fill_form(form: Form, *, read, write) -> dict[str, str]:
 async def chat(settings, *, read=input, write=print) -> int:
     from handlers.core import ConversationCore
 
+    from bot import local_mode
+
     core = await ConversationCore.start(settings=settings)
+    user = _local_user()
     try:
-        session = TerminalChat(core, user_id=_local_user())
+        session = TerminalChat(core, user_id=user)
         write(cli_texts.CHAT_WELCOME)
+        if await local_mode.lend_headteacher(core.database, platform=PLATFORM, user_id=user):
+            write(cli_texts.CHAT_LENT_HEADTEACHER)
         while True:
             try:
                 line = await asyncio.to_thread(read, cli_texts.CHAT_PROMPT)
@@ -116,6 +141,7 @@ async def chat(settings, *, read=input, write=print) -> int:
                 write("")
         write(cli_texts.CHAT_GOODBYE)
     finally:
+        await local_mode.take_back(core.database, platform=PLATFORM, user_id=user)
         await core.close()
     return 0
 
