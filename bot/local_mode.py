@@ -9,7 +9,7 @@ from __future__ import annotations
 from storage import repository as repo
 
 # The name the lent role is given: how a lend is told apart from a role someone set.
-LENT_NAME = "You (local mode)"
+LENT_NAME = "Headteacher (local mode)"
 LOCAL_ACTOR = repo.Actor(role="local_mode")
 
 

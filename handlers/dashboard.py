@@ -58,7 +58,7 @@ async def overview(*, context: FlowContext, person: ConversationRef) -> list[Rep
         cases = await repo.list_open_cases(session=session, roles=case_roles, limit=LIMIT)
         add([_case_item(case, names=names) for case in cases], await repo.count_open_cases(session=session, roles=case_roles), "cases")
 
-    waiting = " · ".join(texts.DASHBOARD_COUNTS[key].format(count=n) for key, n in counts.items() if n)
+    waiting = " · ".join(texts.DASHBOARD_COUNTS[key][n > 1].format(count=n) for key, n in counts.items() if n)
     header_text = waiting or (texts.DASHBOARD_EMPTY if held else texts.DASHBOARD_COUNTS_STAFF)
     header = Reply(text=header_text, title=texts.DASHBOARD_TITLE, icon="📋", private=True)
     tail = [Reply(text=texts.DASHBOARD_MORE.format(count=sum(more)), private=True)] if more else []
@@ -73,7 +73,7 @@ def _case_item(case, *, names) -> Reply:
     label = case_handling.KIND_LABELS.get(case.kind, case_handling.KIND_LABELS["other"])
     days = (datetime.now(UTC).date() - case.opened_on).days
     return Reply(
-        text=texts.CASE_ITEM_AGE.format(opened=day_label(case.opened_on), days=days),
+        text=texts.CASE_ITEM_AGE.format(opened=day_label(case.opened_on), age=texts.AGES[min(days, 2)].format(days=days)),
         title=texts.CASE_ITEM_TITLE.format(code=case.code, kind=label),
         icon="🚨" if case.urgent else "🛡️",
         facts=(Fact(texts.FACT_STATE, case_handling.state_label(case)),),

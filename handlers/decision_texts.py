@@ -117,8 +117,8 @@ NOTICE_OVERDUE_TITLE = "⏰ Overdue: please remove this now"
 NOTICE_NOTIFICATION = "You're asked to remove something you posted or manage"
 NOTICE_INTRO = "{who} has decided this must be removed under the school's social media policy:"
 NOTICE_INTRO_FOR_HEADTEACHER = (
-    "This must be removed, and nobody in school can take it down directly: ask whoever posted it, "
-    "or report it to the site. Press \"Removed\" once it's gone."
+    "This must be removed, and nobody was named who can take it down: ask whoever posted it to remove it, "
+    "or report it to the site."
 )
 NOTICE_REMOVED_HINT = "Press \"Removed\" once it has gone."
 FACT_CONTENT = "What"
@@ -173,17 +173,18 @@ DASHBOARD_TITLE = "What's waiting for you"
 DASHBOARD_EMPTY = "Nothing is waiting for you."
 # Each shown only when there is at least one, joined with " · ".
 DASHBOARD_COUNTS = {
-    "questions": "{count} question(s) to answer",
-    "requests": "{count} removal request(s) to decide",
-    "notices": "{count} removal(s) not yet confirmed",
-    "cases": "{count} open report case(s)",
+    "questions": ("1 question to answer", "{count} questions to answer"),
+    "requests": ("1 removal request to decide", "{count} removal requests to decide"),
+    "notices": ("1 removal not yet confirmed", "{count} removals not yet confirmed"),
+    "cases": ("1 open report case", "{count} open report cases"),
 }
 DASHBOARD_COUNTS_STAFF = "Your requests are below, newest first."
 DASHBOARD_MORE = "…and {count} more not shown here."
 # Where a home page has no room for everything (Slack's App Home holds 100 blocks).
 HOME_MORE = "There's more: send me \"dashboard\" to see it all."
 CASE_ITEM_TITLE = "Case {code}: {kind}"
-CASE_ITEM_AGE = "Opened {opened} ({days} day(s) ago)"
+CASE_ITEM_AGE = "Opened {opened} ({age})"
+AGES = ("today", "yesterday", "{days} days ago")
 FACT_OPENED = "Opened"
 YOUR_REQUESTS_TITLE = "Your questions and removal requests"
 YOUR_REQUESTS_EMPTY = "You haven't asked {headteacher} anything through me yet."

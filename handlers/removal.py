@@ -184,6 +184,8 @@ class Removal:
     requested_at: object
     asker_ref: ConversationRef | None = None
     poster_ref: ConversationRef | None = None
+    # The role that must remove it (None: the named poster); the headteacher's notice reads differently.
+    actor_role: str | None = None
     status: str = "pending"
     decided_by: str = ""
     decided_at: object = None
@@ -203,6 +205,7 @@ class Removal:
             asker=payload.get("requester_name") or "", requested_at=payload.get("requested_at"),
             asker_ref=person_ref(payload.get("requester_platform"), payload.get("requester_user_id"), payload.get("requester_name")),
             poster_ref=person_ref(payload.get("poster_platform"), payload.get("poster_user_id"), payload.get("poster_name")),
+            actor_role=payload.get("actor_role"),
             decided_by=payload.get("decider_name") or names.headteacher, acting=_acting(payload.get("acting"), names),
             due_at=payload.get("due_at"), removed_by=payload.get("removed_by_name") or "", removed_at=payload.get("removed_at"),
             note=payload.get("note") or "",
@@ -216,7 +219,8 @@ class Removal:
             clause=(section, quote) if section and quote else None, poster=request.poster_name, asker=request.requester_name,
             requested_at=request.created_at,
             asker_ref=person_ref(request.requester_platform, request.requester_user_id, request.requester_name),
-            poster_ref=person_ref(request.poster_platform, request.poster_user_id, request.poster_name), status=request.status, decided_by=request.decided_by_name or names.headteacher,
+            poster_ref=person_ref(request.poster_platform, request.poster_user_id, request.poster_name),
+            actor_role=request.actor_role, status=request.status, decided_by=request.decided_by_name or names.headteacher,
             decided_at=request.decided_at, acting=_acting(request.poster_name or request.actor_role, names),
             due_at=request.due_at, removed_by=request.removed_by_name, removed_at=request.removed_at,
             note=request.decision_note or "",
@@ -286,10 +290,10 @@ def request_card(removal: Removal, *, names: RoleNames, replaces: str | None = N
     )
 
 
-def notice_card(removal: Removal, *, names: RoleNames, overdue: bool = False, for_headteacher: bool = False,
-                replaces: str | None = None) -> Reply:
+def notice_card(removal: Removal, *, names: RoleNames, overdue: bool = False, replaces: str | None = None) -> Reply:
     """For whoever must take it down: what, why, the clause, the deadline and "Removed"."""
     due = when(names, removal.due_at)
+    for_headteacher = removal.actor_role == repo.HEADTEACHER
     intro = texts.NOTICE_INTRO_FOR_HEADTEACHER if for_headteacher else texts.NOTICE_INTRO.format(who=removal.decided_by)
     removed = removal.status == "removed"
     facts = [*_content_facts(removal), Fact(texts.FACT_DUE, due)]
@@ -447,8 +451,7 @@ def requested_message(payload: dict, *, names: RoleNames) -> Reply:
 
 def notice_message(payload: dict, *, names: RoleNames) -> Reply:
     removal = Removal.from_payload(payload, names=names)
-    for_headteacher = payload.get("actor_role") == repo.HEADTEACHER
-    return notice_card(removal, names=names, overdue=bool(payload.get("overdue")), for_headteacher=for_headteacher)
+    return notice_card(removal, names=names, overdue=bool(payload.get("overdue")))
 
 
 def overdue_message(payload: dict, *, names: RoleNames) -> Reply:

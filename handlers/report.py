@@ -44,7 +44,7 @@ def report_form(*, context: FlowContext, values: dict[str, str] | None = None) -
             FormField("what", texts.FIELD_WHAT, multiline=True, placeholder=texts.FIELD_WHAT_PLACEHOLDER, initial=values.get("what", "")),
             FormField(
                 "kind", texts.FIELD_KIND, kind="choice", choices=tuple(Choice(v, label) for v, label in texts.KINDS),
-                initial=values.get("kind", "harassment_me"),
+                initial=values.get("kind", ""),
             ),
             FormField("where", texts.FIELD_WHERE, required=False, max_length=200, initial=values.get("where", "")),
             FormField("link", texts.FIELD_LINK, required=False, max_length=MAX_DETAIL_CHARS, initial=values.get("link", "")),
@@ -86,7 +86,10 @@ async def submit(*, context: FlowContext, message: IncomingMessage) -> list[Repl
     what = values.get("what", "").strip()
     if not what:
         return [_refused(context, values, ("what", texts.WHAT_HAPPENED_MISSING))]
-    kind = values.get("kind") if values.get("kind") in KIND_VALUES else "other"
+    if values.get("kind") not in KIND_VALUES:
+        # Chosen by the reporter, never guessed: it decides who else is told (the safeguarding lead).
+        return [_refused(context, values, ("kind", texts.KIND_MISSING))]
+    kind = values["kind"]
     identity = values.get("identity") if values.get("identity") in IDENTITY_VALUES else "anonymous"
     details = {name: values.get(name, "").strip()[:MAX_DETAIL_CHARS] for name in DETAIL_FIELDS}
     reporter = None

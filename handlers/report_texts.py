@@ -129,6 +129,7 @@ ADD_MESSAGE_SUBMIT = "Send"
 ADD_EVIDENCE_HINT = "To add a screenshot in Teams, send it in this chat with the words \"add evidence to {code}\"."
 MESSAGE_ADDED = "Added to case {code}. {recipient} will see it."
 MESSAGE_EMPTY = "Please type something to add."
+KIND_MISSING = "Please choose what it is about: it decides who else is told."
 CASE_CLOSED_NO_MORE = "Case {code} is closed, so it can't take more messages. You can make a new report at any time."
 FOLLOW_UP_EXPIRED = "This form has expired. Type \"status\" and open your report again."
 
@@ -154,7 +155,7 @@ CASE_CARD_URGENT_TITLE = "Urgent report {code}: {kind}"
 CASE_URGENT_LINE = (
     "Urgent: the policy says the school must act straight away, suspending social media accounts if needed."
 )
-CASE_SAFEGUARDING_LINE = "A pupil's safety: {dsl} has been told as well."
+CASE_SAFEGUARDING_LINE = "A pupil's safety: this goes to {dsl} as well. If nobody holds that role yet, act on it today as you would for any safeguarding concern."
 FACT_CASE = "Case"
 FACT_KIND = "About"
 FACT_URGENCY = "Urgency"

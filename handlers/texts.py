@@ -39,9 +39,12 @@ HELP_TEXT = (
     "• Ask me anything you'd like to check before posting, sharing, liking, friending or messaging, "
     "e.g. \"Can I share photos of the sports day on my Facebook?\"\n"
     "• Paste a draft post and I'll tell you whether it fits the policy.\n"
-    "• If I'm unsure, or the policy says to check first, I'll offer to pass your question to {headteacher}.\n"
+    "• If I'm unsure, or the policy says to check first, I'll offer to pass your question to {headteacher}; "
+    "or type \"ask the head: …\" to ask them yourself.\n"
+    "• Type \"remove\" to ask for a post that breaks the policy to be taken down, and \"dashboard\" to see "
+    "your requests (and, if you decide them, what's waiting for you).\n"
     "• If you're being harassed online, or an account has been hacked, say so and I'll show you how to report it.\n"
-    "Direct messages to me are private; in a channel, mention me or use the /policy command."
+    "Direct messages to me are private; in a channel, mention me (in Slack, the /policy command works too)."
 )
 
 # --- Bad or empty input -------------------------------------------------------------------------------

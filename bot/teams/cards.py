@@ -189,7 +189,7 @@ def _choice_set(field: FormField, choices: tuple[Choice, ...], *, style: str) ->
     if field.placeholder:
         item["placeholder"] = field.placeholder
     if field.required:
-        item.update(isRequired=True, errorMessage=field.label)
+        item.update(isRequired=True, errorMessage=texts.REQUIRED_CHOICE)
     return item
 
 
@@ -206,7 +206,7 @@ def _text_input(field: FormField, *, initial: str) -> dict:
     if initial:
         item["value"] = initial
     if field.required:
-        item["errorMessage"] = field.label
+        item["errorMessage"] = texts.REQUIRED_TEXT
     return item
 
 

@@ -9,6 +9,9 @@ QUOTE_TEXT = "“{text}”"
 TRUNCATED = "…"
 # The first choice of an optional "person" field: nobody picked.
 PERSON_NOBODY = "Nobody"
+# Shown under a required field left empty, when Teams checks the form before sending it.
+REQUIRED_TEXT = "Please fill this in."
+REQUIRED_CHOICE = "Please choose one."
 FORM_CANCEL_HINT = "Nothing is sent until you press “{submit}”."
 # In place of a form's screenshots field: a Teams card cannot take files, the chat can.
 FILES_IN_CHAT = (

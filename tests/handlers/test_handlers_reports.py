@@ -58,6 +58,14 @@ async def report(core, *, event_id="submit-1", **values):
     return reply
 
 
+async def test_what_a_report_is_about_is_chosen_never_guessed(core, database):
+    [reply] = await core.handle(message(text="report"))
+    assert next(f for f in reply.form.fields if f.field_id == "kind").initial == ""
+    refused = await report(core, kind="")
+    assert refused.form_errors == (("kind", texts.KIND_MISSING),) and refused.in_form
+    assert await notifications(database) == []
+
+
 def code_and_secret(reply):
     return CODE.search(reply.text).group(1), SECRET.search(reply.text).group(1)
 

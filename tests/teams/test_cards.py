@@ -178,7 +178,7 @@ def test_a_person_field_is_a_drop_down_of_the_people_the_bot_knows():
         "type": "Input.ChoiceSet", "id": "poster", "label": "Who posted it?",
         "choices": [{"title": "Megan Bowen", "value": "person:29:megan"}, {"title": "Adele Vance", "value": "person:29:adele"}],
         "style": "compact", "isMultiSelect": False, "placeholder": "Pick someone",
-        "isRequired": True, "errorMessage": "Who posted it?",
+        "isRequired": True, "errorMessage": "Please choose one.",
     }
 
 

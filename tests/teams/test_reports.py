@@ -70,7 +70,7 @@ async def open_report_form(bot, connector, as_reporter):
 
 
 async def submit_report(bot, connector, as_reporter, form_card_id: str, card: dict, *, activity_id: str = "submit-1", **typed):
-    submitted = as_reporter("action_submit", id=activity_id, replyToId=form_card_id, value=form_values(card, **typed))
+    submitted = as_reporter("action_submit", id=activity_id, replyToId=form_card_id, value=form_values(card, **{"kind": "harassment_me", **typed}))
     return await send(bot, connector, submitted)
 
 
