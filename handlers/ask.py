@@ -32,6 +32,12 @@ def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: s
         paragraphs.append(texts.NOT_CONFIDENT.format(headteacher=headteacher))
     if answer.answer:
         paragraphs.append(answer.answer)
+    if answer.findings:
+        found = [
+            texts.FINDING_BULLET.format(label=f.label, excerpt=f" “{f.excerpt}”" if f.excerpt else "", section=f.citation.section)
+            for f in answer.findings
+        ]
+        paragraphs.append("\n".join([texts.FINDINGS_HEADING, *found]))
     if answer.next_steps:
         steps = [texts.NEXT_STEP_BULLET.format(step=step) for step in answer.next_steps]
         paragraphs.append("\n".join([texts.NEXT_STEPS_HEADING, *steps]))

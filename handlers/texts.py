@@ -21,6 +21,9 @@ NOT_CONFIDENT = "I'm not sure I've understood this one, so please check with {he
 YOU_ASKED = "You asked"
 NEXT_STEPS_HEADING = "What to do next:"
 NEXT_STEP_BULLET = "• {step}"
+# A draft pasted to be checked: what in it the policy touches, each with the section of its clause.
+FINDINGS_HEADING = "What I found in your draft:"
+FINDING_BULLET = "• {label}{excerpt} ({section})"
 
 # --- Buttons ------------------------------------------------------------------------------------------
 ASK_HEADTEACHER_BUTTON = "Ask the headteacher"

@@ -6,13 +6,15 @@ an honest "ask the headteacher" with the closest clauses found by search."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 from policy_kb.answer import Answer, Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument, load_document
+from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, load_knowledge
-from policy_kb.matcher import ConceptMatcher, score
+from policy_kb.matcher import ConceptMatcher, best_pattern, score
 from policy_kb.search import ClauseSearch
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
@@ -23,6 +25,9 @@ CONFIDENT_SCORE = 2.0
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 # Answers that "what does the policy say about…?" turns into information.
 ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
+# Verdicts that hold a restriction: one of these overrides a "yes" that leaves the restriction unanswered.
+RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWED: 2}
 
 
 class Advisor:
@@ -54,6 +59,11 @@ class Advisor:
 
     def ask(self, question: str) -> Answer:
         question = (question or "").strip()
+        answer = self._decide(question)
+        draft = draft_in(question[:READ_LIMIT]) if answer.verdict in PERMISSIONS else None
+        return answer if draft is None else self._with_findings(answer, draft)
+
+    def _decide(self, question: str) -> Answer:
         if not question:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
         reading = self.matcher.read(question[:READ_LIMIT])
@@ -67,6 +77,10 @@ class Advisor:
                 return self._witnessed(best)
             if best.verdict in ASKING_ABOUT_RULES and self.knowledge.policy_question in reading.concepts:
                 return self._what_the_policy_says(best)
+            if best.verdict is Verdict.ALLOWED:
+                unlifted = self._unlifted(best, reading)
+                if unlifted:
+                    return self._restricted(ranked, unlifted, reading)
             return Answer(
                 verdict=best.verdict,
                 answer=best.answer,
@@ -87,6 +101,50 @@ class Advisor:
                 situation="personal_use",
                 confident=False,
             )
+        return self._unsure(reading, answer=self._text("unsure_answer"))
+
+    def _with_findings(self, answer: Answer, draft: str) -> Answer:
+        """A pasted draft is read line by line: what in it the policy touches is listed with its clause,
+        and the answer is about those findings. They can only make it stricter (a finding the cases did not
+        weigh turns a yes into a no or a "check first"), never more permissive; with none, a yes stays a
+        plain yes."""
+        findings = findings_in(draft, concepts=self.matcher.read(draft).concepts, rules=self.knowledge.findings)
+        if not findings:
+            if answer.verdict is not Verdict.ALLOWED:
+                return answer
+            return replace(answer, answer=self._text("draft_fine_answer") or answer.answer, confident=True)
+        labels = {finding.label for finding in findings}
+        found = Verdict.NOT_ALLOWED if any(
+            rule.verdict is Verdict.NOT_ALLOWED for rule in self.knowledge.findings if rule.label in labels
+        ) else Verdict.ASK_HEADTEACHER
+        verdict = max(found, answer.verdict, key=STRICTNESS.__getitem__)
+        key = "draft_not_allowed_answer" if verdict is Verdict.NOT_ALLOWED else "draft_check_answer"
+        return replace(
+            answer, verdict=verdict, answer=self._text(key), findings=findings, confident=True,
+            citations=tuple(dict.fromkeys((*(finding.citation for finding in findings), *answer.citations))),
+            next_steps=(self._text("draft_next_step"),),
+        )
+
+    def _unlifted(self, allowed, reading) -> frozenset[str]:
+        """The restrictions the question touches that the "yes" does not answer: neither part of the case it
+        matched nor one the policy itself lifts there ("friends only" lifts nothing about pupils)."""
+        touched = reading.concepts & self.knowledge.restrictions
+        return touched - set(best_pattern(allowed, reading, self.knowledge.concepts)) - allowed.lifts
+
+    def _restricted(self, ranked, unlifted: frozenset[str], reading) -> Answer:
+        """Deny overrides permit: the strongest restrictive case about what is left over decides, quoted;
+        with none, an honest "check first" with the clauses nearest to the question."""
+        for case_score, _, case in ranked:
+            if case_score <= 0:
+                break
+            if case.verdict in RESTRICTIVE and unlifted & set(best_pattern(case, reading, self.knowledge.concepts)):
+                return Answer(
+                    verdict=case.verdict, answer=case.answer, citations=case.citations, next_steps=case.next_steps,
+                    situation=case.situation_id, confident=case_score >= CONFIDENT_SCORE,
+                )
+        return self._unsure(reading, answer=self._text("restricted_answer") or self._text("unsure_answer"))
+
+    def _unsure(self, reading, *, answer: str) -> Answer:
         found = [clause for _, clause in self.search.search(reading.words, limit=2)]
         citations = self.knowledge.fallback_citations.get("unsure_quotes", ())
         searched = tuple(
@@ -94,7 +152,7 @@ class Advisor:
         )
         return Answer(
             verdict=Verdict.ASK_HEADTEACHER,
-            answer=self._text("unsure_answer"),
+            answer=answer,
             citations=searched + citations,
             next_steps=(self._text("unsure_next_step"),),
             situation="unsure",

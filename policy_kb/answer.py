@@ -23,6 +23,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """Something in a pasted draft that the policy touches: what it is, the words, the clause."""
+
+    label: str  # "a child's name in a class context"
+    excerpt: str  # the draft's own words ("Amelia in 4B")
+    citation: Citation
+
+
+@dataclass(frozen=True)
 class Answer:
     verdict: Verdict
     answer: str
@@ -31,6 +40,8 @@ class Answer:
     situation: str = ""  # the id of the curated situation it matched, "" when none
     confident: bool = True
     extra: dict = field(default_factory=dict)
+    # For a draft pasted to be checked: what in it the policy touches (empty: nothing, a yes).
+    findings: tuple[Finding, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -40,4 +51,5 @@ class Answer:
             "next_steps": list(self.next_steps),
             "situation": self.situation,
             "confident": self.confident,
+            "findings": [{"label": f.label, "excerpt": f.excerpt, "section": f.citation.section} for f in self.findings],
         }

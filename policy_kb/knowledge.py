@@ -54,6 +54,21 @@ class Situation:
     answer: str
     citations: tuple[Citation, ...]
     next_steps: tuple[str, ...]
+    # For an "allowed" situation: the restrictions it is the policy's own exception to, besides the
+    # concepts of the pattern it matched ("friends with colleagues" lifts the colleague restriction).
+    lifts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FindingRule:
+    """What to look for in a draft: concepts the matcher reads in it, or patterns on its text."""
+
+    finding_id: str
+    label: str
+    verdict: Verdict  # not_allowed or ask_headteacher: what the finding alone makes of the draft
+    concepts: frozenset[str]
+    patterns: tuple[re.Pattern, ...]
+    citation: Citation | None
 
 
 @dataclass(frozen=True)
@@ -72,11 +87,15 @@ class Knowledge:
     fallback_citations: dict[str, tuple[Citation, ...]]
     domain: frozenset[str]  # concepts that make a question about social media at all
     risk: frozenset[str]  # concepts that make a social media question more than everyday personal use
+    # What the policy restricts (pupils, families, colleagues, the school, confidential information...):
+    # a "yes" must account for every one of these in the question (see Advisor.ask).
+    restrictions: frozenset[str]
     asking: str  # the concept of asking for permission ("can I…")
     third_party: str  # the concept of someone else doing something ("a parent has…")
     policy_question: str  # the concept of asking what the rules are ("what does the policy say about…")
     what_to_do: str  # the concept of asking what to do about something that happened
     school_concept: str  # the concept the school's own name counts as
+    findings: tuple[FindingRule, ...] = ()
 
 
 def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
@@ -108,7 +127,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     for spec in data.get("situations", []):
         situation_id = spec.get("id", "?")
         patterns = tuple(tuple(pattern.split()) for pattern in spec.get("match", []))
-        unknown = {name for pattern in patterns for name in pattern} | set(spec.get("unless", []))
+        unknown = {name for pattern in patterns for name in pattern} | set(spec.get("unless", [])) | set(spec.get("lifts", []))
         unknown -= set(concepts)
         if unknown:
             raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in situation {situation_id!r}: {path}")
@@ -127,6 +146,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
                 answer=_fill(spec.get("answer", ""), document).strip(),
                 citations=citations,
                 next_steps=tuple(_fill(step, document) for step in spec.get("next_steps", [])),
+                lifts=frozenset(spec.get("lifts", [])),
             )
         )
     fallback = {key: _fill(value, document) for key, value in data.get("fallback", {}).items() if isinstance(value, str)}
@@ -143,15 +163,32 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     scope = data.get("scope", {})
     domain = frozenset(scope.get("domain_concepts", "").split())
     risk = frozenset(scope.get("risk_concepts", "").split())
+    restrictions = frozenset(scope.get("restriction_concepts", "").split())
     roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school")}
-    unknown = (domain | risk | set(roles.values())) - set(concepts) - {""}
+    unknown = (domain | risk | restrictions | set(roles.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
+    findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
     return Knowledge(
-        concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk,
+        concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
-        what_to_do=roles["what_to_do"], school_concept=roles["school"],
+        what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings,
     )
+
+
+def _finding_rule(spec: dict, concepts: dict, index: "QuoteIndex", problems: list, path: Path) -> FindingRule:
+    finding_id = spec.get("id", "?")
+    unknown = set(spec.get("concepts", [])) - set(concepts)
+    if unknown:
+        raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in finding {finding_id!r}: {path}")
+    try:
+        patterns = tuple(re.compile(pattern) for pattern in spec.get("patterns", []))
+        verdict = Verdict(spec.get("verdict", "ask_headteacher"))
+    except (re.error, ValueError) as error:
+        raise PolicyLoadError(f"knowledge file: finding {finding_id!r}: {error}: {path}") from None
+    cited = index.cite_all([spec["quote"]] if spec.get("quote") else [], f"finding.{finding_id}", problems)
+    return FindingRule(finding_id, spec.get("label", finding_id), verdict, frozenset(spec.get("concepts", [])), patterns,
+                       cited[0] if cited else None)
 
 
 def _fill(text: str, document: PolicyDocument) -> str:

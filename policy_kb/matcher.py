@@ -189,11 +189,15 @@ def _negated(raw_words: list[str], clause_of: list[int], start: int) -> bool:
 
 def score(situation: Situation, reading: Reading, concepts: dict[str, Concept]) -> float:
     """The weight of the best pattern of the situation that the question satisfies, or 0."""
+    pattern = best_pattern(situation, reading, concepts)
+    return sum(concepts[name].weight for name in pattern) + situation.priority if pattern else 0.0
+
+
+def best_pattern(situation: Situation, reading: Reading, concepts: dict[str, Concept]) -> tuple[str, ...]:
+    """The heaviest of the situation's patterns the question satisfies (() when none does, or when an
+    `unless` concept rules the situation out)."""
     present = reading.concepts
     if not present.isdisjoint(situation.unless):
-        return 0.0
-    best = 0.0
-    for pattern in situation.patterns:
-        if present.issuperset(pattern):
-            best = max(best, sum(concepts[name].weight for name in pattern))
-    return best + situation.priority if best else 0.0
+        return ()
+    matched = [pattern for pattern in situation.patterns if present.issuperset(pattern)]
+    return max(matched, key=lambda pattern: sum(concepts[name].weight for name in pattern), default=())

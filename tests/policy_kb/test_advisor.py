@@ -14,29 +14,52 @@ def advisor() -> Advisor:
     return Advisor.load()
 
 
-def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[str]]:
+def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[str], list[str]]:
     """The same rules as the project's scorer: verdict (or an accepted alternative) and a cited section
-    among the first three that contains one of the expected keys; out-of-scope answers cite nothing."""
+    among the first three that contains one of the expected keys; out-of-scope answers cite nothing. Also
+    the unsafe yeses: an "allowed" where the policy says no or check first."""
     questions = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     verdicts = sections = 0
-    misses = []
+    misses, unsafe = [], []
     for question in questions:
         answer = advisor.ask(question["q"])
         titles = [c.section.lower() for c in answer.citations[:3]]
-        verdict_ok = answer.verdict.value in [question["verdict"], *question.get("also", [])]
+        accepted = [question["verdict"], *question.get("also", [])]
+        if answer.verdict is Verdict.ALLOWED and "allowed" not in accepted:
+            unsafe.append(f"{question['id']}: {question['q']}")
+        verdict_ok = answer.verdict.value in accepted
         keys = question.get("sections") or []
         section_ok = any(k in t for k in keys for t in titles) if keys else not titles
         verdicts += verdict_ok
         sections += section_ok
         if not (verdict_ok and section_ok):
             misses.append(f"{question['id']}: got {answer.verdict.value} {titles} :: {question['q']}")
-    return verdicts / len(questions), sections / len(questions), misses
+    return verdicts / len(questions), sections / len(questions), misses, unsafe
 
 
-@pytest.mark.parametrize("questions_file", ["dev_questions.jsonl", "advisor_questions.jsonl", "advisor_questions_2.jsonl", "advisor_questions_3.jsonl", "advisor_questions_4.jsonl", "advisor_questions_5.jsonl", "advisor_questions_6.jsonl", "advisor_questions_7.jsonl", "advisor_questions_8.jsonl", "advisor_questions_9.jsonl"])
+# Each set's floor (verdict accuracy, section hit@3). Sets 10 to 13 were written blind and are kept at what
+# the advisor scores on them now (their first-sight figures are in policy_kb/QUALITY.md).
+FLOORS = {
+    "dev_questions.jsonl": (0.95, 0.95),
+    **{f"advisor_questions{suffix}.jsonl": (0.95, 0.95) for suffix in ("", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9")},
+    "advisor_questions_10.jsonl": (0.86, 0.88),
+    "advisor_questions_11.jsonl": (0.88, 0.95),
+    "advisor_questions_12.jsonl": (0.75, 0.90),
+    "advisor_questions_13.jsonl": (0.84, 0.90),
+}
+
+
+@pytest.mark.parametrize("questions_file", sorted(FLOORS))
 def test_question_sets_do_not_regress(advisor, questions_file):
-    verdict_acc, section_hit3, misses = score(advisor, FIXTURES / questions_file)
-    assert verdict_acc >= 0.95 and section_hit3 >= 0.95, "\n".join(misses)
+    verdict_acc, section_hit3, misses, _unsafe = score(advisor, FIXTURES / questions_file)
+    verdict_floor, section_floor = FLOORS[questions_file]
+    assert verdict_acc >= verdict_floor and section_hit3 >= section_floor, "\n".join(misses)
+
+
+@pytest.mark.parametrize("questions_file", sorted(FLOORS))
+def test_no_set_gets_a_yes_the_policy_does_not_give(advisor, questions_file):
+    _verdict, _section, _misses, unsafe = score(advisor, FIXTURES / questions_file)
+    assert unsafe == [], "\n".join(unsafe)
 
 
 def test_every_citation_is_real_text_of_the_policy(advisor):

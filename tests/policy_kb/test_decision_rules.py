@@ -1,0 +1,90 @@
+"""How the advisor decides, rule by rule: a restriction overrides a permission the policy does not make
+an exception for; a "yes" must account for every restriction in the question; a pasted draft is read on
+its own and its findings listed, each with its clause."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy_kb.advisor import Advisor
+from policy_kb.answer import Verdict
+from policy_kb.drafts import draft_in
+from policy_kb.matcher import score
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load()
+
+
+def best_case(advisor: Advisor, question: str):
+    reading = advisor.matcher.read(question)
+    ranked = sorted(((score(s, reading, advisor.knowledge.concepts), i, s) for i, s in enumerate(advisor.knowledge.situations)),
+                    key=lambda item: (-item[0], item[1]))
+    return ranked[0][2]
+
+
+def test_a_permission_does_not_lift_a_restriction_it_is_no_exception_to(advisor):
+    # On a break, your own phone is fine; running down the head is not, whatever the time of day.
+    question = "On my lunch break can I tell the staff WhatsApp how useless the head is?"
+    assert best_case(advisor, question).verdict is Verdict.ALLOWED
+    answer = advisor.ask(question)
+    assert answer.verdict is Verdict.NOT_ALLOWED and answer.situation == "disparaging_comments"
+    assert any("disparaging" in citation.quote for citation in answer.citations)
+
+
+def test_a_restriction_left_over_means_check_first(advisor):
+    # Personal posts are fine; colleagues in them are something no case here answers: check first.
+    question = "Can I post a photo of our staff Christmas party on my Facebook?"
+    assert best_case(advisor, question).verdict is Verdict.ALLOWED
+    answer = advisor.ask(question)
+    assert answer.verdict is Verdict.ASK_HEADTEACHER and not answer.confident
+    assert answer.answer == advisor.knowledge.fallback["restricted_answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "The head has asked me to run the school's Facebook page and given me the login. Can I post the newsletter link on it?",
+    "Can I be friends with colleagues on Facebook?",
+])
+def test_an_exception_the_policy_makes_stays_a_yes(advisor, question):
+    assert advisor.ask(question).verdict is Verdict.ALLOWED
+
+
+@pytest.mark.parametrize("question", [
+    "she left for secondary last year so she's not my pupil any more, can I accept her follow request?",
+    "A pupil in my class wants to follow my private Instagram. It's locked, so is that ok?",
+    "its a group of adult colleagues so can i share a really crude sexual meme in it?",
+])
+def test_the_issues_own_traps_are_never_a_yes(advisor, question):
+    assert advisor.ask(question).verdict in {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+
+
+def test_a_draft_is_read_line_by_line_and_its_findings_listed(advisor):
+    answer = advisor.ask(
+        "Can you check this before I post on Facebook: 'So proud of Amelia in 4B today, what a star! "
+        "Trip to Chester Zoo on Thursday 12th #AlderleyEdgePrimary'"
+    )
+    assert answer.verdict is Verdict.NOT_ALLOWED
+    found = {finding.label: finding.excerpt for finding in answer.findings}
+    assert found["a child's name"] == "Amelia in 4B"
+    assert found["a class or year group"] == "4B"
+    assert found["a trip's date and place"].startswith("Trip to Chester Zoo")
+    assert "#AlderleyEdgePrimary" in found["the school (its name, a tag or hashtag, or the school itself)"]
+    document_text = " ".join(clause.text for clause in advisor.document.clauses)
+    assert all(finding.citation.quote in document_text for finding in answer.findings)
+
+
+def test_a_draft_with_nothing_the_policy_touches_is_a_plain_yes(advisor):
+    answer = advisor.ask("check this before I post: 'Lovely walk with the dog this morning, then a big Sunday roast'")
+    assert answer.verdict is Verdict.ALLOWED and answer.confident and answer.findings == ()
+
+
+def test_quoted_words_in_a_question_that_asks_no_check_are_not_a_draft():
+    assert draft_in("A parent called our school 'a total disgrace' in the village group. What do I do?") is None
+    assert draft_in("is this ok to post: 'Great day at the beach with my two'") == "Great day at the beach with my two"
+
+
+def test_findings_only_ever_make_an_answer_stricter(advisor):
+    # The draft names a colleague (check first), but the case itself is already a no: it stays a no.
+    answer = advisor.ask("Can you check this before I post on X: 'Mrs Jones in 4B is useless and everyone knows it'")
+    assert answer.verdict is Verdict.NOT_ALLOWED and answer.findings
