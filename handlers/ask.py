@@ -26,7 +26,9 @@ def needs_headteacher_button(answer: Answer) -> bool:
 
 
 def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: str, asker: str = "") -> Reply:
-    icon, title = texts.VERDICT_HEADINGS.get(answer.verdict.value, texts.UNKNOWN_VERDICT_HEADING)
+    unsure_yes = answer.verdict is Verdict.ALLOWED and not answer.confident
+    # An unsure yes never wears the green "Yes" a skimming reader would act on.
+    icon, title = texts.UNSURE_YES_HEADING if unsure_yes else texts.VERDICT_HEADINGS.get(answer.verdict.value, texts.UNKNOWN_VERDICT_HEADING)
     paragraphs = []
     if not answer.confident:
         paragraphs.append(texts.NOT_CONFIDENT.format(headteacher=headteacher))
@@ -62,7 +64,7 @@ def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: s
         text="\n\n".join(paragraphs) or title.format(headteacher=headteacher),
         title=title.format(headteacher=headteacher),
         icon=icon,
-        verdict=answer.verdict.value,
+        verdict=None if unsure_yes else answer.verdict.value,
         quotes=tuple(Quote(section=c.section, text=c.quote) for c in answer.citations),
         facts=(Fact(label=texts.YOU_ASKED, value=shorten(question, ECHO_CHARS)),) if question else (),
         buttons=tuple(buttons),

@@ -16,6 +16,8 @@ VERDICT_HEADINGS: dict[str, tuple[str, str]] = {
     "out_of_scope": ("🤷", "That's not something the policy covers"),
 }
 UNKNOWN_VERDICT_HEADING = ("❔", "Here's what I found")
+# A yes the advisor is not sure of: shown without the green "Yes".
+UNSURE_YES_HEADING = ("🤔", "Probably fine, but I'm not sure")
 
 NOT_CONFIDENT = "I'm not sure I've understood this one, so please check with {headteacher} before you post."
 YOU_ASKED = "You asked"

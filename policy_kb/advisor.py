@@ -81,6 +81,14 @@ class Advisor:
                 unlifted = self._unlifted(best, reading)
                 if unlifted:
                     return self._restricted(ranked, unlifted, reading)
+            if best.verdict is Verdict.INFO and self.knowledge.asking in reading.concepts:
+                # "Can I…, I'll delete it after" asks permission: a fact about the policy does not answer
+                # it while a restriction in the question does.
+                touched = reading.concepts & self.knowledge.restrictions
+                if touched:
+                    restricted = self._restricted(ranked, touched, reading)
+                    if restricted.situation != "unsure":
+                        return restricted
             return Answer(
                 verdict=best.verdict,
                 answer=best.answer,
@@ -99,7 +107,9 @@ class Advisor:
                 answer=self._text("personal_use_answer"),
                 citations=self.knowledge.fallback_citations.get("personal_use_quotes", ()),
                 situation="personal_use",
-                confident=False,
+                # Sure when the question says what it is about (a holiday, their own children); "can I post
+                # this?" with nothing to judge says so and offers the headteacher, like any unsure answer.
+                confident=bool(reading.concepts & self.knowledge.everyday),
             )
         return self._unsure(reading, answer=self._text("unsure_answer"))
 

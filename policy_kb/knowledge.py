@@ -90,6 +90,8 @@ class Knowledge:
     # What the policy restricts (pupils, families, colleagues, the school, confidential information...):
     # a "yes" must account for every one of these in the question (see Advisor.ask).
     restrictions: frozenset[str]
+    # Everyday personal life (holidays, one's own children): a question about it alone is a sure yes.
+    everyday: frozenset[str]
     asking: str  # the concept of asking for permission ("can I…")
     third_party: str  # the concept of someone else doing something ("a parent has…")
     policy_question: str  # the concept of asking what the rules are ("what does the policy say about…")
@@ -164,13 +166,14 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     domain = frozenset(scope.get("domain_concepts", "").split())
     risk = frozenset(scope.get("risk_concepts", "").split())
     restrictions = frozenset(scope.get("restriction_concepts", "").split())
+    everyday = frozenset(scope.get("everyday_concepts", "").split())
     roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school")}
-    unknown = (domain | risk | restrictions | set(roles.values())) - set(concepts) - {""}
+    unknown = (domain | risk | restrictions | everyday | set(roles.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
     return Knowledge(
-        concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions,
+        concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
         what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings,
     )

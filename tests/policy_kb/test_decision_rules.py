@@ -88,3 +88,10 @@ def test_findings_only_ever_make_an_answer_stricter(advisor):
     # The draft names a colleague (check first), but the case itself is already a no: it stays a no.
     answer = advisor.ask("Can you check this before I post on X: 'Mrs Jones in 4B is useless and everyone knows it'")
     assert answer.verdict is Verdict.NOT_ALLOWED and answer.findings
+
+
+def test_a_fact_about_the_policy_does_not_answer_a_request_a_restriction_decides(advisor):
+    # "I'll delete it later" is about how posts last (information); the pupils in it decide the request.
+    answer = advisor.ask("I'll delete it later, it's just a 24-hour story. Can I put up a quick video of the kids in my class doing their dance?")
+    assert answer.verdict is Verdict.NOT_ALLOWED
+    assert advisor.ask("If I delete a post, does it still count?").verdict is Verdict.INFO
