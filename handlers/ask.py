@@ -4,6 +4,7 @@ and whether the answer helped. Passing the question on is `handlers.ask_headteac
 from __future__ import annotations
 
 import logging
+import re
 
 from handlers import actions, texts
 from handlers.messages import Button, Fact, IncomingMessage, Quote, Reply
@@ -21,6 +22,20 @@ MAX_SITUATION_CHARS = 100
 _VERDICTS = frozenset(verdict.value for verdict in Verdict)
 
 
+# Situations of the advisor's knowledge that are about connecting with someone.
+_FRIEND_SITUATION = re.compile(r"^(?:connect_with_|friends_with_|adult_former_pupils|former_pupils)")
+
+
+def topic_of(*, verdict: str, situation: str) -> str:
+    if verdict == Verdict.REPORT.value:
+        return "incident"
+    if _FRIEND_SITUATION.match(situation or ""):
+        return "friend"
+    if verdict in (Verdict.INFO.value, Verdict.OUT_OF_SCOPE.value):
+        return "other"
+    return "post"
+
+
 def needs_headteacher_button(answer: Answer) -> bool:
     return answer.verdict is not Verdict.ALLOWED or not answer.confident
 
@@ -28,7 +43,9 @@ def needs_headteacher_button(answer: Answer) -> bool:
 def answer_reply(*, answer: Answer, question: str, private: bool, headteacher: str, asker: str = "") -> Reply:
     unsure_yes = answer.verdict is Verdict.ALLOWED and not answer.confident
     # An unsure yes never wears the green "Yes" a skimming reader would act on.
-    icon, title = texts.UNSURE_YES_HEADING if unsure_yes else texts.VERDICT_HEADINGS.get(answer.verdict.value, texts.UNKNOWN_VERDICT_HEADING)
+    # The heading fits what was asked: a friend request is accepted or declined, not posted.
+    headings = {**texts.VERDICT_HEADINGS, **texts.TOPIC_HEADINGS.get(topic_of(verdict=answer.verdict.value, situation=answer.situation), {})}
+    icon, title = texts.UNSURE_YES_HEADING if unsure_yes else headings.get(answer.verdict.value, texts.UNKNOWN_VERDICT_HEADING)
     paragraphs = []
     if not answer.confident:
         paragraphs.append(texts.NOT_CONFIDENT.format(headteacher=headteacher))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from handlers import actions
 from handlers import decision_texts as texts
-from handlers.ask import ECHO_CHARS, MAX_QUESTION_CHARS, answer_about, shorten, verdict_heading
+from handlers.ask import ECHO_CHARS, MAX_QUESTION_CHARS, answer_about, shorten, topic_of, verdict_heading
 from handlers import report_texts
 from handlers import texts as conversation_texts
 from handlers.deciders import asker_name, decider_or_refusal, name_of, number_in, person_ref, when
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 # `ask the head: …`, `ask the headteacher …`, `ask head - …`: the rest is the question.
 _TYPED = re.compile(r"^\s*ask\s+(?:the\s+)?head(?:teacher)?\b\s*[:,\-–]?\s*(?P<question>.*)$", re.IGNORECASE | re.DOTALL)
-# Situations of the advisor's knowledge that are about connecting with someone.
-_FRIEND_SITUATION = re.compile(r"^(?:connect_with_|friends_with_|adult_former_pupils)")
 MAX_DRAFT_CHARS = 5000
 MAX_NOTE_CHARS = 5000
 DECISION_OF_BUTTON = {actions.QUESTION_FINE: "fine", actions.QUESTION_DONT: "dont_post", actions.QUESTION_TALK: "talk"}
@@ -42,16 +40,6 @@ def typed_question(text: str) -> str | None:
     """The question in `ask the head: …` ("" when nothing follows), or None when the text is not that."""
     match = _TYPED.match(text)
     return None if match is None else match.group("question").strip()
-
-
-def topic_of(*, verdict: str, situation: str) -> str:
-    if verdict == Verdict.REPORT.value:
-        return "incident"
-    if _FRIEND_SITUATION.match(situation or ""):
-        return "friend"
-    if verdict in (Verdict.INFO.value, Verdict.OUT_OF_SCOPE.value):
-        return "other"
-    return "post"
 
 
 # --- Sending a question ------------------------------------------------------------------------------

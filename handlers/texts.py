@@ -9,13 +9,20 @@ from __future__ import annotations
 # --- Verdicts: (icon, title) shown above the plain-English reason -------------------------------------
 VERDICT_HEADINGS: dict[str, tuple[str, str]] = {
     "allowed": ("✅", "Yes, that's fine under the policy"),
-    "not_allowed": ("⛔", "No, please don't post this"),
+    "not_allowed": ("⛔", "No, the policy doesn't allow this"),
     "ask_headteacher": ("✋", "Check with {headteacher} first"),
     "report": ("🚩", "This needs reporting"),
     "info": ("ℹ️", "What the policy says"),
     "out_of_scope": ("🤷", "That's not something the policy covers"),
 }
 UNKNOWN_VERDICT_HEADING = ("❔", "Here's what I found")
+# Headings for what a question is about, where "post" is the wrong word.
+TOPIC_HEADINGS: dict[str, dict[str, tuple[str, str]]] = {
+    "friend": {
+        "allowed": ("✅", "Yes, that's fine under the policy"),
+        "not_allowed": ("⛔", "No, please don't accept or connect"),
+    },
+}
 # A yes the advisor is not sure of: shown without the green "Yes".
 UNSURE_YES_HEADING = ("🤔", "Probably fine, but I'm not sure")
 

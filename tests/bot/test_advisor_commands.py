@@ -17,7 +17,7 @@ def run(argv, capsys, monkeypatch=None, stdin: str | None = None):
 def test_ask_prints_a_readable_answer(capsys):
     code, out, _ = run(["ask", "Can I give a former colleague a reference on LinkedIn?"], capsys)
     assert code == 0
-    assert "No, please don't post this" in out
+    assert "No, the policy doesn't allow this" in out
     assert "Compliance with related policies and procedures" in out
     assert "Employees should never provide references" in out
 

@@ -123,7 +123,7 @@ async def test_delivery_goes_to_every_holder_on_a_configured_platform(core, data
     assert user_id == "U0HEAD" and (asker.platform, asker.user_id) == ("slack", "U1")
     assert QUESTION in reply.text and decision_texts.QUESTION_INTROS["post"] in reply.text
     assert [b.label for b in reply.buttons] == ["Fine to post", "Don't post", "Let's talk"]
-    assert reply.facts[-1].value == "⛔ No, please don't post this"
+    assert reply.facts[-1].value == "⛔ No, the policy doesn't allow this"
     assert [user for user, _ in teams.sent] == ["29:head"]
 
     with pytest.raises(DeliveryFailed, match="teams: RuntimeError"):

@@ -81,7 +81,7 @@ async def test_asking_the_headteacher_reaches_them_as_a_dm(slack, slack_api, cor
     assert "Can I post photos of my class &lt;!channel&gt; &amp; tag &lt;@U0OTHER&gt; on Instagram?" in text
     assert "<!channel>" not in str(message) and "<@U0OTHER>" not in str(message)
     assert f"*{texts.ASKED_BY}*\n<@U0TEACHER1>" in text  # who asked, as Slack shows a person
-    assert "No, please don't post this" in text  # the verdict
+    assert "No, the policy doesn't allow this" in text  # the verdict
     async with core.database.transaction() as session:
         assert await repo.count_pending_notifications(session=session) == 0
 

@@ -73,7 +73,7 @@ async def test_asking_the_headteacher_reaches_them_as_a_proactive_card(bot, conn
     shown = " ".join(card_texts(sent.card))
     assert decision_texts.QUESTION_TITLES["post"].format(asker=decision_texts.SOMEONE) in shown and QUESTION in shown
     facts = {fact["title"]: fact["value"] for item in sent.card["body"] if item["type"] == "FactSet" for fact in item["facts"]}
-    assert facts[decision_texts.FACT_ADVISOR].endswith("No, please don't post this")
+    assert facts[decision_texts.FACT_ADVISOR].endswith("No, the policy doesn't allow this")
     assert "user-id-0" in facts[texts.ASKED_BY]
     async with core.database.transaction() as session:
         assert await repo.count_pending_notifications(session=session) == 0
