@@ -89,13 +89,16 @@ class Advisor:
                     restricted = self._restricted(ranked, touched, reading)
                     if restricted.situation != "unsure":
                         return restricted
+            # Everyday life (selling a cot, one's own children's sleep) touches nothing the policy worries
+            # about: a plain yes, however few words the question gave the case to go on.
+            everyday_yes = best.verdict is Verdict.ALLOWED and not reading.concepts & self.knowledge.risk
             return Answer(
                 verdict=best.verdict,
                 answer=best.answer,
                 citations=best.citations,
                 next_steps=best.next_steps,
                 situation=best.situation_id,
-                confident=best_score >= CONFIDENT_SCORE,
+                confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
         if not reading.concepts & self.knowledge.domain:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")

@@ -95,3 +95,28 @@ def test_a_fact_about_the_policy_does_not_answer_a_request_a_restriction_decides
     answer = advisor.ask("I'll delete it later, it's just a 24-hour story. Can I put up a quick video of the kids in my class doing their dance?")
     assert answer.verdict is Verdict.NOT_ALLOWED
     assert advisor.ask("If I delete a post, does it still count?").verdict is Verdict.INFO
+
+
+@pytest.mark.parametrize("question", [
+    "Can I sell my son's old cot on Facebook marketplace?",
+    "can i post about my kids not sleeping on my insta lol",
+])
+def test_everyday_life_is_a_plain_yes(advisor, question):
+    answer = advisor.ask(question)
+    assert answer.verdict is Verdict.ALLOWED and answer.confident
+
+
+@pytest.mark.parametrize("question", [
+    "My colleague left her Facebook logged in on the staffroom computer and someone posted something rude from it",
+    "An anonymous instagram account keeps posting nasty stuff about our school and the head",
+    "Someone screenshotted our safeguarding discussion from the staff group and it's been shared on the parents' page",
+    "A TA who left in July still has the login to the school Twitter and posted last night",
+    "i put a sports day pic on my story with kids faces in it before i thought, deleted it after 10 mins. what now",
+])
+def test_something_that_happened_is_a_report(advisor, question):
+    assert advisor.ask(question).verdict is Verdict.REPORT
+
+
+def test_making_an_anonymous_account_oneself_is_not_someone_elses_act(advisor):
+    answer = advisor.ask("If I make an anonymous Twitter account nobody will know it's me, so I can vent about SLT on there, right?")
+    assert answer.verdict is Verdict.NOT_ALLOWED
