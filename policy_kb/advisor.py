@@ -6,6 +6,7 @@ an honest "ask the headteacher" with the closest clauses found by search."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,7 @@ PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
 # Verdicts that hold a restriction: one of these overrides a "yes" that leaves the restriction unanswered.
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+_SURPRISE = re.compile(r"\?\s*!|!\s*\?")
 STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWED: 2}
 
 
@@ -175,8 +177,10 @@ class Advisor:
     def _describes_someone_else(self, reading, question: str) -> bool:
         """A statement about what someone else did ("one of the TAs is posting pics of pupils"), rather
         than a question about what the asker may do."""
+        # "?!" is surprise, not a request: "she's STILL posting on the PTA twitter?!"
+        questioning = "?" in question and not _SURPRISE.search(question)
         asking = self.knowledge.asking in reading.concepts or (
-            "?" in question and self.knowledge.what_to_do not in reading.concepts
+            questioning and self.knowledge.what_to_do not in reading.concepts
         )
         return self.knowledge.third_party in reading.concepts and not asking
 

@@ -120,3 +120,8 @@ def test_something_that_happened_is_a_report(advisor, question):
 def test_making_an_anonymous_account_oneself_is_not_someone_elses_act(advisor):
     answer = advisor.ask("If I make an anonymous Twitter account nobody will know it's me, so I can vent about SLT on there, right?")
     assert answer.verdict is Verdict.NOT_ALLOWED
+
+
+def test_surprise_is_not_a_request(advisor):
+    # Someone else still posting on a school account after leaving: to report, not a "may I".
+    assert advisor.ask("mrs x left at easter but she's STILL posting on the PTA twitter?!").verdict is Verdict.REPORT
