@@ -77,7 +77,10 @@ class Advisor:
         if best is not None and best_score > 0:
             if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):
                 return self._witnessed(best)
-            if best.verdict in ASKING_ABOUT_RULES and self.knowledge.policy_question in reading.concepts:
+            asks_what_the_rules_are = self.knowledge.policy_question in reading.concepts and not (
+                best.verdict is Verdict.REPORT and self.knowledge.what_to_do in reading.concepts
+            )
+            if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are:
                 return self._what_the_policy_says(best)
             if best.verdict is Verdict.ALLOWED:
                 unlifted = self._unlifted(best, reading)
@@ -103,6 +106,9 @@ class Advisor:
                 confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
         if not reading.concepts & self.knowledge.domain:
+            return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
+        if not reading.concepts & (self.knowledge.domain - {self.knowledge.policy_word}):
+            # Only "policy" made it look like ours: the uniform policy, the behaviour policy.
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
         if not reading.concepts & self.knowledge.risk:
             # Nothing in the question touches pupils, the school, colleagues or anything the policy

@@ -97,6 +97,8 @@ class Knowledge:
     policy_question: str  # the concept of asking what the rules are ("what does the policy say about…")
     what_to_do: str  # the concept of asking what to do about something that happened
     school_concept: str  # the concept the school's own name counts as
+    # Words like "policy" and "rules": about social media only with something else that is.
+    policy_word: str = ""
     findings: tuple[FindingRule, ...] = ()
 
 
@@ -167,7 +169,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     risk = frozenset(scope.get("risk_concepts", "").split())
     restrictions = frozenset(scope.get("restriction_concepts", "").split())
     everyday = frozenset(scope.get("everyday_concepts", "").split())
-    roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school")}
+    roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word")}
     unknown = (domain | risk | restrictions | everyday | set(roles.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
@@ -175,7 +177,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     return Knowledge(
         concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
-        what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings,
+        what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings, policy_word=roles["policy_word"],
     )
 
 

@@ -37,7 +37,7 @@ def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[st
     return verdicts / len(questions), sections / len(questions), misses, unsafe
 
 
-# Each set's floor (verdict accuracy, section hit@3). Sets 10 to 17 were written blind and are kept at what
+# Each set's floor (verdict accuracy, section hit@3). Sets 10 to 18 were written blind and are kept at what
 # the advisor scores on them now (their first-sight figures are in policy_kb/QUALITY.md).
 FLOORS = {
     "dev_questions.jsonl": (0.95, 0.95),
@@ -50,6 +50,7 @@ FLOORS = {
     "advisor_questions_15.jsonl": (0.84, 0.90),
     "advisor_questions_16.jsonl": (0.83, 0.86),
     "advisor_questions_17.jsonl": (0.83, 0.88),
+    "advisor_questions_18.jsonl": (0.83, 0.85),
 }
 
 

@@ -125,3 +125,8 @@ def test_making_an_anonymous_account_oneself_is_not_someone_elses_act(advisor):
 def test_surprise_is_not_a_request(advisor):
     # Someone else still posting on a school account after leaving: to report, not a "may I".
     assert advisor.ask("mrs x left at easter but she's STILL posting on the PTA twitter?!").verdict is Verdict.REPORT
+
+
+def test_another_policy_of_the_school_is_not_this_one(advisor):
+    assert advisor.ask("whats the uniform policy for PE days").verdict is Verdict.OUT_OF_SCOPE
+    assert advisor.ask("What does the social media policy say about friend requests?").verdict is not Verdict.OUT_OF_SCOPE
