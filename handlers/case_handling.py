@@ -285,6 +285,9 @@ async def read(*, context: FlowContext, message: IncomingMessage) -> list[Reply]
     for item in view.messages:
         author = "Reporter" if item.author == "reporter" else context.names.at_start(item.author_role)
         parts.append(f"{author}, {_day(item.sent_on)}:\n{item.text}")
+    if view.close_note:
+        # Written for staff when closing; `get_case` gives it to the staff view only, never to the reporter.
+        parts.append(f"{texts.CLOSE_NOTE_HEADING}:\n{view.close_note}")
     chunks = _chunks("\n\n".join(parts), READ_CHUNK_CHARS)
     return [
         Reply(

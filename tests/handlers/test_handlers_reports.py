@@ -176,6 +176,9 @@ async def test_the_headteachers_card_acknowledge_reply_and_close(core, database)
     assert empty[0].form_errors
     closed, card_after = await core.handle(message(HEAD, form=submission(actions.CASE_CLOSE_FORM, metadata=close_form.form.private_metadata, outcome="The posts were removed.", note="Spoke to the parent.")))
     assert [b.action_id for b in card_after.buttons] == [actions.CASE_READ]
+    # Staff read the whole case again, with the note they wrote for each other.
+    full = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_READ, card_after.buttons[0].value)))
+    assert "Spoke to the parent." in " ".join(part.text for part in full) and texts.CLOSE_NOTE_HEADING in full[-1].text
 
     # The reporter reads both, with the code and the secret.
     [seen] = await core.handle(message(form=submission(actions.FOLLOW_UP_FORM, code=code.lower(), secret=secret)))
