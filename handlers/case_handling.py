@@ -14,6 +14,7 @@ from handlers import actions
 from handlers import report_texts as texts
 from handlers.flow import FlowContext, RoleNames, day_label as _day
 from handlers.messages import Button, Fact, Form, FormField, IncomingMessage, Reply
+from handlers.splitting import split_text
 from storage import repository as repo
 from storage.errors import CaseClosed, TextTooLong
 from storage.repository.cases import summary_of
@@ -288,7 +289,7 @@ async def read(*, context: FlowContext, message: IncomingMessage) -> list[Reply]
     if view.close_note:
         # Written for staff when closing; `get_case` gives it to the staff view only, never to the reporter.
         parts.append(f"{texts.CLOSE_NOTE_HEADING}:\n{view.close_note}")
-    chunks = _chunks("\n\n".join(parts), READ_CHUNK_CHARS)
+    chunks = split_text("\n\n".join(parts), READ_CHUNK_CHARS)
     return [
         Reply(
             text=chunk,
@@ -299,19 +300,6 @@ async def read(*, context: FlowContext, message: IncomingMessage) -> list[Reply]
         )
         for number, chunk in enumerate(chunks)
     ]
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    pieces = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return [*pieces, text] if text else pieces
 
 
 ACTIONS = {

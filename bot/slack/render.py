@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from handlers import decision_texts, texts
 from handlers.messages import PERSON_PREFIX, Choice, Fact, Form, FormField, Reply
+from handlers.splitting import split_text
 
 # Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_TEXT_MAX = 3000
@@ -59,24 +60,14 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(SHORTENED)] + SHORTENED
 
 
+def _before_entity(text: str, cut: int) -> int:
+    """A cut moved back so it never falls inside an `&amp;`-style entity of escaped text."""
+    entity = text.rfind("&", cut - 5, cut)
+    return entity if entity != -1 and ";" not in text[entity:cut] else cut
+
+
 def _chunks(text: str, limit: int) -> list[str]:
-    """Split escaped text into pieces of at most `limit`, at line breaks or spaces where possible and
-    never inside an `&amp;`-style entity."""
-    pieces = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-            entity = text.rfind("&", cut - 5, cut)
-            if entity != -1 and ";" not in text[entity:cut]:
-                cut = entity
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        pieces.append(text)
-    return pieces
+    return split_text(text, limit, adjust_hard_cut=_before_entity)
 
 
 def _section(mrkdwn: str) -> dict:

@@ -11,8 +11,14 @@ from handlers.core import ConversationCore
 
 
 @pytest.fixture
-async def slack_api():
-    api = RecordingSlackApi()
+def dm_channels() -> dict[str, str]:
+    """The DM channel conversations.open gives each user; a module overrides it to name its own."""
+    return {}
+
+
+@pytest.fixture
+async def slack_api(dm_channels):
+    api = RecordingSlackApi(dm_channels=dm_channels)
     await api.start()
     yield api
     await api.stop()

@@ -4,7 +4,7 @@ notification in the database, then the outbox worker's DM to the headteacher at 
 from __future__ import annotations
 
 import pytest
-from slack_harness import RecordingSlackApi, buttons_in, click_payload, fixture, shown
+from slack_harness import buttons_in, click_payload, fixture, shown
 from sqlmodel import func, select
 
 from bot.server import OutboxWorker, ServerPlan
@@ -21,11 +21,8 @@ HOOK = "https://hooks.slack.com/actions/T0SCHOOL1/3333333333/abcdefACTION"
 
 
 @pytest.fixture
-async def slack_api():
-    api = RecordingSlackApi(dm_channels={HEADTEACHER: HEADTEACHER_DM})
-    await api.start()
-    yield api
-    await api.stop()
+def dm_channels():
+    return {HEADTEACHER: HEADTEACHER_DM}
 
 
 async def count(core, model) -> int:

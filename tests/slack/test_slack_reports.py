@@ -12,7 +12,6 @@ import re
 import pytest
 from slack_harness import (
     BOT_TOKEN,
-    RecordingSlackApi,
     buttons_in,
     click_payload,
     fixture,
@@ -41,11 +40,8 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 
 @pytest.fixture
-async def slack_api():
-    api = RecordingSlackApi(dm_channels={HEADTEACHER: HEADTEACHER_DM})
-    await api.start()
-    yield api
-    await api.stop()
+def dm_channels():
+    return {HEADTEACHER: HEADTEACHER_DM}
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "storage"))
 from storage_postgres import postgres_server_url  # noqa: E402
 from test_slack_reports import (  # noqa: E402
     COMMAND_TRIGGER, DM, REPORTER, SUBMIT_TRIGGER, TEAM, USERNAME, WHAT, code_and_secret, open_report_form,
-    report_answers, shown, slack_api, submit,
+    dm_channels, report_answers, shown, submit,
 )
 
-__all__ = ["slack_api"]  # the Web API stand-in that answers conversations.open, as in test_slack_reports
+__all__ = ["dm_channels"]  # the headteacher's DM channel, as in test_slack_reports
 
 
 async def _admin(server_url: str, sql: str) -> None:
