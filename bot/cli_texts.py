@@ -11,3 +11,16 @@ CHAT_LENT_HEADTEACHER = (
     "No roles are set, so for this session you are also the headteacher: questions and removal requests you "
     "send come back to you here to decide. Type 'dashboard' to see what waits."
 )
+
+# One line on start: what the loaded policy decides, and how to review it.
+RULES_LINE = (
+    "Policy: {school} ({policy}): {decided} of {total} situations decided by its text, {left} left to the "
+    "headteacher. Review them: policybot kb review --output review.html"
+)
+RULES_LINE_CURATED = "Policy: {school} ({policy}): all {total} situations decided by its text."
+KB_RULE_PROBLEM = "RULES FILE [{owner}]: {quote} ({reason})"
+KB_INIT_WRITTEN = "Wrote the rules for {school} to {output}: {decided} of {total} situations decided by the policy, {left} left to the headteacher, {unused} clauses no rule uses. Point RULES_PATH at it to use it."
+KB_REVIEW_WRITTEN = "Wrote the review sheet to {output} ({pages} sections): print it for the headteacher or DSL."
+KB_OUTPUT_EXISTS = "policybot: {output} already exists; choose another --output or remove it first."
+KB_OUTPUT_UNWRITABLE = "policybot: cannot write {output} ({reason})."
+KB_DERIVED = "{replaced} of {total} situations use rules read from {policy} itself (the bundled school's rules don't fit it): check them with `policybot kb review`."

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     policy_path: Path = BUNDLED_POLICY
     school_name: str = ""
     knowledge_path: Path | None = None
+    # The school's own rules, written by `policybot kb init` and edited by the school; they come first.
+    rules_path: Path | None = None
+    # Where rules derived from the policy (and a parsed .docx or .pdf) are kept between starts. Empty: the
+    # folder of the SQLite database, or ./data with PostgreSQL.
+    policy_cache_dir: Path | None = None
 
     # Storage.
     database_url: str = "sqlite+aiosqlite:///./data/policybot.db"
@@ -85,13 +90,22 @@ class Settings(BaseSettings):
     def _log_level_in_any_case(cls, value):
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("policy_path", "knowledge_path", mode="before")
+    @field_validator("policy_path", "knowledge_path", "rules_path", "policy_cache_dir", mode="before")
     @classmethod
     def _empty_path_means_bundled(cls, value, info):
         # `POLICY_PATH=` copied empty from .env.example means "the bundled file", not the current folder.
         if isinstance(value, str) and not value.strip():
             return BUNDLED_POLICY if info.field_name == "policy_path" else None
         return value
+
+    @property
+    def cache_dir(self) -> Path:
+        if self.policy_cache_dir is not None:
+            return self.policy_cache_dir
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix):]).parent
+        return Path("./data")
 
     @property
     def slack_configured(self) -> bool:

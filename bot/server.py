@@ -189,6 +189,9 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
                 raise ConfigurationError(str(error)) from None
         address = f"http://{plan.host}:{plan.port}"
         _say(f"policybot is listening on {address} ({', '.join(plan.platforms)}); GET {address}/healthz")
+        from bot.advisor_commands import rules_line
+
+        _say(rules_line(core.advisor))
         from bot import local_mode
 
         if not plan.local_mode:

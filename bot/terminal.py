@@ -121,7 +121,10 @@ async def chat(settings, *, read=input, write=print) -> int:
     core = await ConversationCore.start(settings=settings)
     user = _local_user()
     try:
+        from bot.advisor_commands import rules_line
+
         session = TerminalChat(core, user_id=user)
+        write(rules_line(core.advisor))
         write(cli_texts.CHAT_WELCOME)
         if await local_mode.lend_headteacher(core.database, platform=PLATFORM, user_id=user):
             write(cli_texts.CHAT_LENT_HEADTEACHER)

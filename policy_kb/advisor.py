@@ -6,6 +6,7 @@ an honest "ask the headteacher" with the closest clauses found by search."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 from functools import cached_property
@@ -16,6 +17,7 @@ from policy_kb.document import Clause, PolicyDocument, load_document
 from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, load_knowledge
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
+from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import ClauseSearch
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
@@ -33,9 +35,10 @@ STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWE
 
 
 class Advisor:
-    def __init__(self, document: PolicyDocument, knowledge: Knowledge):
+    def __init__(self, document: PolicyDocument, knowledge: Knowledge, *, rules: RulesSummary | None = None):
         self.document = document
         self.knowledge = knowledge
+        self.rules = rules
         self.matcher = ConceptMatcher(knowledge, school_name=document.school_name)
 
     @cached_property
@@ -50,14 +53,25 @@ class Advisor:
         settings=None,
         policy_path: Path | None = None,
         knowledge_path: Path | None = None,
+        rules_path: Path | None = None,
         school_name: str = "",
+        cache_dir: Path | None = None,
     ) -> "Advisor":
         if settings is not None:
             policy_path = policy_path or settings.policy_path
             knowledge_path = knowledge_path or settings.knowledge_path
+            rules_path = rules_path or settings.rules_path
             school_name = school_name or settings.school_name
-        document = load_document(policy_path or BUNDLED_POLICY, school_name=school_name)
-        return cls(document, load_knowledge(knowledge_path or BUNDLED_KNOWLEDGE, document))
+            cache_dir = cache_dir or settings.cache_dir
+        policy_path = policy_path or BUNDLED_POLICY
+        knowledge_path = knowledge_path or BUNDLED_KNOWLEDGE
+        document = load_document(policy_path, school_name=school_name, cache_dir=cache_dir)
+        curated = load_knowledge(knowledge_path, document)
+        knowledge, summary = rules_for(
+            curated, document, cache_dir=cache_dir, rules_path=rules_path,
+            fingerprint=_fingerprint(policy_path, knowledge_path, school_name),
+        )
+        return cls(document, knowledge, rules=summary)
 
     def ask(self, question: str) -> Answer:
         question = (question or "").strip()
@@ -80,7 +94,7 @@ class Advisor:
             asks_what_the_rules_are = self.knowledge.policy_question in reading.concepts and not (
                 best.verdict is Verdict.REPORT and self.knowledge.what_to_do in reading.concepts
             )
-            if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are:
+            if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are and best.citations:
                 return self._what_the_policy_says(best)
             if best.verdict is Verdict.ALLOWED:
                 unlifted = self._unlifted(best, reading)
@@ -110,13 +124,18 @@ class Advisor:
         if not reading.concepts & (self.knowledge.domain - {self.knowledge.policy_word}):
             # Only "policy" made it look like ours: the uniform policy, the behaviour policy.
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
+        personal_use_quotes = self.knowledge.fallback_citations.get("personal_use_quotes", ())
+        if not reading.concepts & self.knowledge.risk and not personal_use_quotes:
+            # A policy that says nothing about personal use gives no yes to quote.
+            return Answer(Verdict.ASK_HEADTEACHER, self.knowledge.derived_texts.get("not_covered_answer", ""),
+                          next_steps=(self._text("unsure_next_step"),), situation="not_covered", confident=False)
         if not reading.concepts & self.knowledge.risk:
             # Nothing in the question touches pupils, the school, colleagues or anything the policy
             # restricts: everyday personal use, which the policy does not set out to prevent.
             return Answer(
                 verdict=Verdict.ALLOWED,
                 answer=self._text("personal_use_answer"),
-                citations=self.knowledge.fallback_citations.get("personal_use_quotes", ()),
+                citations=personal_use_quotes,
                 situation="personal_use",
                 # Sure when the question says what it is about (a holiday, their own children); "can I post
                 # this?" with nothing to judge says so and offers the headteacher, like any unsure answer.
@@ -219,3 +238,16 @@ class Advisor:
 
     def _text(self, key: str) -> str:
         return self.knowledge.fallback.get(key, "")
+
+
+def _fingerprint(policy_path: Path, knowledge_path: Path, school_name: str) -> str:
+    """What derived rules depend on: the policy file's bytes, the knowledge file's bytes, the school's name."""
+    digest = hashlib.sha256()
+    for path in (policy_path, knowledge_path):
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            return ""
+        digest.update(b"\0")
+    digest.update(school_name.encode())
+    return digest.hexdigest()

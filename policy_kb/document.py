@@ -1,12 +1,16 @@
-"""A policy document as sections of clauses, read from plain text, Markdown or Word.
+"""A policy document as sections of clauses, read from plain text, Markdown, Word or PDF.
 
 Schools' policies come as pasted text with Word artefacts (`[bookmark: …]`, `·` bullets, headings
-without numbers), as Markdown, or as .docx. All three become the same `PolicyDocument`: sections with
-their headings exactly as written and clauses with ids that stay the same from one load to the next."""
+without numbers), as Markdown, as .docx (styled or numbered headings, tables, list styles) or as a text PDF
+from the school's website. All become the same `PolicyDocument`: sections with their headings exactly as
+written and clauses with ids that stay the same from one load to the next."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +24,8 @@ SENTENCE_END = (".", ":", ";", ",", "!", "?")
 # "employees of Alderley Edge Community Primary School", "… the Oakfield Academy"
 SCHOOL_AFTER_EMPLOYEES = re.compile(r"employees of (?:the )?((?:[A-Z][\w'’&.-]*\s?){1,8}?(?:School|Academy|College))")
 SCHOOL_ANYWHERE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s){1,7}(?:School|Academy|College))\b")
+# In a title block: "St Aidan's Church of England Primary School".
+SCHOOL_TITLE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s(?:(?:of|the|and)\s)?){1,8}(?:School|Academy|College))\b")
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,18 @@ class Line:
     hint: str | None = None  # "heading" or "bullet" when the source format says so
 
 
-def load_document(path: Path, *, school_name: str = "") -> PolicyDocument:
+# "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
+NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2})\.?\s+[A-Z][^.:;!?]{2,80}$")
+TITLE_BLOCK_LINES = 8
+PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
+PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
+
+
+def load_document(path: Path, *, school_name: str = "", cache_dir: Path | None = None) -> PolicyDocument:
     path = Path(path)
     try:
-        if path.suffix.lower() == ".docx":
-            lines = _docx_lines(path)
+        if path.suffix.lower() in PARSED_FORMATS:
+            lines = _cached_lines(path, cache_dir)
         else:
             raw = path.read_text(encoding="utf-8-sig")
             lines = _markdown_lines(raw) if path.suffix.lower() in {".md", ".markdown"} else _text_lines(raw)
@@ -76,7 +89,9 @@ def load_document(path: Path, *, school_name: str = "") -> PolicyDocument:
         raise PolicyLoadError(f"policy file is not UTF-8 text: {path}") from None
     except (OSError, ValueError, KeyError) as error:
         raise PolicyLoadError(f"policy file cannot be read ({error.__class__.__name__}): {path}") from None
-    if not any(line.text for line in lines):
+    if not any(line.text.strip() for line in lines):
+        if path.suffix.lower() == ".pdf":
+            raise PolicyLoadError(f"policy PDF has no text to read (a scanned PDF?): export it from Word as a text PDF, or use the .docx: {path}")
         raise PolicyLoadError(f"policy file is empty: {path}")
     document = build_document(lines, source=str(path), school_name=school_name)
     if not document.clauses:
@@ -85,7 +100,7 @@ def load_document(path: Path, *, school_name: str = "") -> PolicyDocument:
 
 
 def build_document(lines: list[Line], *, source: str, school_name: str = "") -> PolicyDocument:
-    cleaned = [Line(_clean(line.text), line.hint) for line in lines]
+    cleaned = _mark_numbered_headings([Line(_clean(line.text), line.hint) for line in lines])
     full_text = "\n".join(line.text for line in cleaned)
     school = school_name.strip() or detect_school_name(full_text)
 
@@ -140,8 +155,32 @@ def detect_school_name(text: str) -> str:
     match = SCHOOL_AFTER_EMPLOYEES.search(text)
     if match:
         return match.group(1).strip()
+    # A title block: "Adopted by: Hollins Green Primary School", "ST AIDAN'S CHURCH OF ENGLAND PRIMARY SCHOOL".
+    for line in [line for line in text.splitlines() if line.strip()][:TITLE_BLOCK_LINES]:
+        line = line.split(":", 1)[-1] if ":" in line else line
+        if line.isupper():
+            line = _title_case(line)
+        found = SCHOOL_TITLE.search(line + " ")
+        if found:
+            return found.group(1).strip()
     names = Counter(m.group(1).strip() for m in SCHOOL_ANYWHERE.finditer(text))
     return names.most_common(1)[0][0] if names else ""
+
+
+def _title_case(text: str) -> str:
+    small = {"of", "and", "the", "in", "for", "at", "on"}
+    words = [w.capitalize() if i == 0 or w.lower() not in small else w.lower() for i, w in enumerate(text.split())]
+    return re.sub(r"['’]S\b", "'s", " ".join(words))
+
+
+def _mark_numbered_headings(lines: list[Line]) -> list[Line]:
+    """"5. Professional boundaries with pupils" followed somewhere by "5.1 …" is section 5's heading."""
+    subclauses = {m.group(1) for m in (re.match(r"^\s*(\d{1,2})\.\d{1,2}\b", line.text) for line in lines) if m}
+    marked = []
+    for line in lines:
+        match = NUMBERED_HEADING.match(line.text) if line.hint is None else None
+        marked.append(Line(line.text, "heading") if match and match.group(1) in subclauses else line)
+    return marked
 
 
 def _clean(text: str) -> str:
@@ -206,22 +245,106 @@ def _markdown_lines(raw: str) -> list[Line]:
     return lines
 
 
+def _cached_lines(path: Path, cache_dir: Path | None) -> list[Line]:
+    """A Word or PDF file's lines, parsed once per version of the file and then read from the cache."""
+    data = path.read_bytes()
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / f"policy-text-{hashlib.sha256(data).hexdigest()[:32]}.json"
+        try:
+            return [Line(text, hint) for text, hint in json.loads(cache.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            pass  # not parsed yet
+    lines = _docx_lines(path) if path.suffix.lower() == ".docx" else _pdf_lines(path)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps([[line.text, line.hint] for line in lines], ensure_ascii=False), encoding="utf-8")
+        except OSError:
+            pass  # the next start parses it again
+    return lines
+
+
 def _docx_lines(path: Path) -> list[Line]:
     import docx  # python-docx: only needed for Word documents, so imported here
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
     try:
         document = docx.Document(str(path))
     except Exception as error:  # python-docx raises zipfile, lxml and its own errors alike
         raise ValueError(str(error) or error.__class__.__name__) from None
     lines: list[Line] = []
-    for paragraph in document.paragraphs:
-        style = (paragraph.style.name if paragraph.style is not None else "").lower()
-        numbered = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
-        if style.startswith(("heading", "title")):
-            hint = "heading"
-        elif "list" in style or numbered:
-            hint = "bullet"
-        else:
-            hint = None
-        lines.append(Line(paragraph.text, hint))
+    # Paragraphs and tables in the order they appear; headers and footers (page furniture) are left out.
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append(_docx_paragraph(Paragraph(block, document)))
+        elif tag == "tbl":
+            for row in Table(block, document).rows:
+                cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells if cell.text.strip()))
+                if cells:
+                    # A table row is one clause: "Accepting a parent's friend request | Not acceptable".
+                    lines.append(Line(" – ".join(cells), "bullet"))
+            lines.append(Line(""))
     return lines
+
+
+def _docx_paragraph(paragraph) -> Line:
+    style = (paragraph.style.name if paragraph.style is not None else "").lower()
+    numbered = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
+    outline = paragraph._p.pPr is not None and paragraph._p.pPr.find(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}outlineLvl"
+    ) is not None
+    if style.startswith(("heading", "title")) or outline:
+        hint = "heading"
+    elif numbered and _bold(paragraph) and len(paragraph.text) <= 90:
+        hint = "heading"  # a Word-numbered heading typed in bold body text: "5. Contact with parents"
+    elif "list" in style or numbered:
+        hint = "bullet"
+    else:
+        hint = None
+    return Line(paragraph.text, hint)
+
+
+def _bold(paragraph) -> bool:
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(run.bold for run in runs)
+
+
+def _pdf_lines(path: Path) -> list[Line]:
+    """A text PDF's lines, with lines wrapped by the page joined back into their paragraph and page
+    numbers and running headers (the same line on most pages) left out."""
+    from pypdf import PdfReader  # only needed for PDFs
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(str(error) or error.__class__.__name__) from None
+    repeated = Counter(line.strip() for page in pages for line in set(page) if line.strip())
+    running = {line for line, count in repeated.items() if len(pages) > 2 and count > len(pages) / 2}
+    # Fonts' ligatures ("ﬁ" in "deﬁnitions") become their letters, so the words match what staff type.
+    pages = [[unicodedata.normalize("NFKC", line) for line in page] for page in pages]
+    raw = [
+        line.rstrip() for page in pages for line in page
+        if line.strip() and line.strip() not in running and not PAGE_NUMBER.match(line)
+    ]
+    width = max((len(line) for line in raw), default=0)
+    lines: list[str] = []
+    for line in raw:
+        previous = lines[-1] if lines else ""
+        continues = (
+            previous
+            and len(previous) >= 0.6 * width
+            and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
+            and not BULLET.match(line)
+            and not NUMBERED.match(line)
+            and not re.match(r"^\s*\d{1,2}\.\d{1,2}\b", line)
+        ) or (previous and line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?")))
+        if continues:
+            lines[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            lines.append(line.strip())
+    return [Line(line) for line in lines]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from policy_kb.answer import Citation, Verdict
@@ -57,6 +57,12 @@ class Situation:
     # For an "allowed" situation: the restrictions it is the policy's own exception to, besides the
     # concepts of the pattern it matched ("friends with colleagues" lifts the colleague restriction).
     lifts: frozenset[str] = frozenset()
+    # How the bundled school's policy words this rule, and a question staff ask about it: what a rule
+    # derived from another school's policy looks for, and what the review sheet shows.
+    wording: str = ""
+    example: str = ""
+    # Every quote was found in the loaded policy: the curated verdict and answer hold for it.
+    curated: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class FindingRule:
     concepts: frozenset[str]
     patterns: tuple[re.Pattern, ...]
     citation: Citation | None
+    wording: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,17 +107,24 @@ class Knowledge:
     # Words like "policy" and "rules": about social media only with something else that is.
     policy_word: str = ""
     findings: tuple[FindingRule, ...] = ()
+    fallback_wording: dict[str, str] = field(default_factory=dict)  # the quotes of each fallback, as written
+    derived_texts: dict[str, str] = field(default_factory=dict)  # answers for rules read from the policy itself
+
+
+def read_toml(path: Path, *, what: str) -> dict:
+    """A TOML file the school edits, or one clear line saying what is wrong with it."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyLoadError(f"{what} not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyLoadError(f"{what} cannot be read ({error.__class__.__name__}): {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyLoadError(f"{what} is not valid TOML ({error}): {path}") from None
 
 
 def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyLoadError(f"knowledge file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyLoadError(f"knowledge file cannot be read ({error.__class__.__name__}): {path}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyLoadError(f"knowledge file is not valid TOML ({error}): {path}") from None
+    data = read_toml(path, what="knowledge file")
     try:
         return _build_knowledge(data, document, path)
     except (AttributeError, TypeError, KeyError) as error:
@@ -139,7 +153,9 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
             verdict = Verdict(spec["verdict"])
         except (KeyError, ValueError):
             raise PolicyLoadError(f"knowledge file has a missing or unknown verdict in situation {situation_id!r}: {path}") from None
+        missing_before = len(problems)
         citations = index.cite_all(spec.get("quotes", []), situation_id, problems)
+        quotes = spec.get("quotes", [])
         situations.append(
             Situation(
                 situation_id=situation_id,
@@ -151,6 +167,9 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
                 citations=citations,
                 next_steps=tuple(_fill(step, document) for step in spec.get("next_steps", [])),
                 lifts=frozenset(spec.get("lifts", [])),
+                wording=" ".join([*quotes, spec.get("answer", ""), spec.get("example", "")]),
+                example=spec.get("example", ""),
+                curated=bool(quotes) and len(problems) == missing_before,
             )
         )
     fallback = {key: _fill(value, document) for key, value in data.get("fallback", {}).items() if isinstance(value, str)}
@@ -178,6 +197,10 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
         what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings, policy_word=roles["policy_word"],
+        derived_texts={key: _fill(value, document) for key, value in data.get("derived", {}).items() if isinstance(value, str)},
+        fallback_wording={
+            key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
+        },
     )
 
 
@@ -193,7 +216,7 @@ def _finding_rule(spec: dict, concepts: dict, index: "QuoteIndex", problems: lis
         raise PolicyLoadError(f"knowledge file: finding {finding_id!r}: {error}: {path}") from None
     cited = index.cite_all([spec["quote"]] if spec.get("quote") else [], f"finding.{finding_id}", problems)
     return FindingRule(finding_id, spec.get("label", finding_id), verdict, frozenset(spec.get("concepts", [])), patterns,
-                       cited[0] if cited else None)
+                       cited[0] if cited else None, spec.get("quote", ""))
 
 
 def _fill(text: str, document: PolicyDocument) -> str:

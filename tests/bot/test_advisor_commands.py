@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from bot.cli import main
+from bot.config import get_settings
 
 
 def run(argv, capsys, monkeypatch=None, stdin: str | None = None):
@@ -87,3 +88,64 @@ def test_console_script_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["verdict"] == "info"
+
+
+POLICIES = __import__("pathlib").Path(__file__).parent.parent / "fixtures" / "policies"
+
+
+def test_ask_says_what_the_loaded_policy_decides(capsys, monkeypatch):
+    monkeypatch.setenv("POLICY_PATH", str(POLICIES / "st_aidans.txt"))
+    code, out, err = run(["ask", "--json", "Can I post pics of my class on my insta?"], capsys)
+    assert code == 0 and json.loads(out)["verdict"] == "not_allowed"
+    assert "St Aidan's Church of England Primary School (st_aidans.txt):" in err
+    assert "left to the headteacher. Review them: policybot kb review" in err
+
+
+def test_kb_init_writes_rules_the_school_can_edit_and_use(capsys, monkeypatch, tmp_path):
+    import tomllib
+
+    policy = POLICIES / "brook_lane.docx"
+    code, out, _ = run(["kb", "init", str(policy), "--output", "rules.toml"], capsys)
+    assert code == 0 and "Wrote the rules for Brook Lane Academy to rules.toml" in out
+    rules = tomllib.loads((tmp_path / "rules.toml").read_text(encoding="utf-8"))
+    by_situation = {rule["situation"]: rule for rule in rules["rules"]}
+    assert by_situation["connect_with_pupils"]["verdict"] == "not_allowed"
+    assert by_situation["connect_with_pupils"]["quote"].startswith("5.1 Staff must not")
+    assert {"example", "section", "source", "confidence"} <= set(by_situation["connect_with_pupils"])
+    assert rules["unused"], "clauses no situation uses are listed for the school"
+    # Written once: a second init does not overwrite the school's edits.
+    code, _, err = run(["kb", "init", str(policy), "--output", "rules.toml"], capsys)
+    assert code == 2 and "already exists" in err
+
+    # The headteacher corrects a rule; the bot then answers with it.
+    edited = (tmp_path / "rules.toml").read_text(encoding="utf-8").replace(
+        'situation = "connect_with_pupils"', 'situation = "connect_with_pupils"\nanswer = "No: the Principal says never."', 1
+    )
+    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("POLICY_PATH", str(policy))
+    monkeypatch.setenv("RULES_PATH", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+    code, out, _ = run(["ask", "--json", "a girl in my class sent me a follow request on tiktok, can i accept?"], capsys)
+    assert json.loads(out)["answer"] == "No: the Principal says never."
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 0
+
+
+def test_kb_check_lists_a_rules_file_quote_the_policy_lacks(capsys, monkeypatch, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nsituation = "connect_with_pupils"\nverdict = "allowed"\nquote = "Staff may befriend pupils."\n', encoding="utf-8")
+    monkeypatch.setenv("POLICY_PATH", str(POLICIES / "brook_lane.md"))
+    monkeypatch.setenv("RULES_PATH", str(rules))
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1 and "Staff may befriend pupils." in out
+    code, out, _ = run(["ask", "--json", "can i accept a friend request from a pupil?"], capsys)
+    assert json.loads(out)["verdict"] == "not_allowed", "a rule whose quote is not in the policy is never used"
+
+
+def test_kb_review_writes_a_printable_sheet(capsys, tmp_path):
+    code, out, _ = run(["kb", "review", "--policy", str(POLICIES / "hollins_green.pdf"), "--output", "review.html"], capsys)
+    sheet = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert code == 0 and "Wrote the review sheet to review.html" in out
+    assert "Hollins Green Primary School" in sheet and "page-break-after: always" in sheet
+    assert "Reporting concerns" in sheet and "&#9744; Correct" in sheet
+    assert "Not covered by the policy" in sheet or "0 are left to the headteacher" in sheet

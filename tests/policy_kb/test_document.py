@@ -146,3 +146,52 @@ def test_a_quote_after_a_character_that_lower_cases_to_two_is_cut_exactly(tmp_pa
     path.write_text("# Rules\n\nOn the İstanbul trip staff must not post photos of pupils.\n", encoding="utf-8")
     citation = QuoteIndex(load_document(path)).cite("staff must not post photos")
     assert citation.quote == "staff must not post photos"
+
+
+def test_word_tables_and_numbered_headings_are_read(tmp_path):
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("Kestrel Learning Partnership", style="Title")
+    word.add_paragraph("Academy: Brook Lane Academy")
+    word.add_paragraph("5. Contact with parents")
+    word.add_paragraph("5.1 Staff must not accept friend requests from parents unless the friendship is declared.")
+    table = word.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Concern", "Contact"
+    table.cell(1, 0).text, table.cell(1, 1).text = "A pupil at risk", "The DSL, the same day"
+    word.sections[0].header.paragraphs[0].text = "Page furniture, not policy"
+    path = tmp_path / "policy.docx"
+    word.save(path)
+    document = load_document(path)
+    assert document.school_name == "Brook Lane Academy"
+    section = document.section("5-contact-with-parents")
+    assert section is not None and section.heading == "5. Contact with parents"
+    texts = [clause.text for clause in document.clauses]
+    assert "A pupil at risk – The DSL, the same day" in texts
+    assert not any("Page furniture" in text for text in texts)
+
+
+def test_a_text_pdf_is_read_and_a_scanned_one_is_explained(tmp_path):
+    from pypdf import PdfWriter
+
+    from policy_kb.errors import PolicyLoadError
+
+    pdf = Path(__file__).parent.parent / "fixtures" / "policies" / "st_aidans.pdf"
+    document = load_document(pdf)
+    assert document.school_name == "St Aidan's Church of England Primary School"
+    assert "Photographs" in [section.heading for section in document.sections]
+    assert all("\ufb01" not in clause.text for clause in document.clauses), "ligatures become letters"
+
+    scanned = tmp_path / "scanned.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    with scanned.open("wb") as stream:
+        writer.write(stream)
+    with pytest.raises(PolicyLoadError, match="no text to read"):
+        load_document(scanned)
+
+
+def test_the_school_name_in_a_title_block(tmp_path):
+    path = tmp_path / "policy.txt"
+    path.write_text("ST AIDAN'S CHURCH OF ENGLAND PRIMARY SCHOOL\nStaff Social Media Policy\n\nPersonal accounts\nYou may have a personal account.\n", encoding="utf-8")
+    assert load_document(path).school_name == "St Aidan's Church of England Primary School"

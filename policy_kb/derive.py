@@ -1,0 +1,200 @@
+"""Rules read from a school's own policy: for each situation staff ask about, the sentence that decides it
+and the verdict its wording gives.
+
+The vocabulary and the situations are the same in every English school; what each policy decides is not.
+A situation's concepts are looked for in every sentence through the same vocabulary the questions are read
+with (the heading and the line introducing a list count too), helped by how the bundled school's policy
+words the same rule; the verdict comes from the sentence's wording (`wording.decided_by`). A situation no
+sentence speaks to is left to the headteacher, and says so."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from policy_kb.answer import Citation, Verdict
+from policy_kb.document import Clause, PolicyDocument
+from policy_kb.knowledge import Knowledge, Situation
+from policy_kb.matcher import ConceptMatcher
+from policy_kb.search import STOPWORDS
+from policy_kb.text import tokens
+from policy_kb.wording import decided_by, parts_of
+
+# Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
+QUESTION_FORMS = re.compile(r"_q$")
+SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(“\"'‘])")
+MIN_SENTENCE_CHARS = 25
+# Below these a sentence is not taken to speak to the situation at all.
+MIN_CONCEPT_COVER = 0.5
+MIN_LIKENESS = 0.45
+LIKENESS_WEIGHT = 0.6
+# An "allowed" read from wording alone needs the sentence to name the situation this clearly.
+SURE_COVER = 0.75
+PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    clause: Clause
+    text: str  # exactly as the document has it
+    lead_in: str  # the sentence before it in its clause, or the line introducing its list, or ""
+    concepts: frozenset[str]  # its own and its lead-in's
+    heading_concepts: frozenset[str]
+    words: Counter
+
+
+@dataclass(frozen=True)
+class DerivedRule:
+    situation_id: str
+    verdict: Verdict | None  # None: the policy does not speak to this situation
+    citation: Citation | None
+    confidence: str  # "high", "medium", "low" or "none"
+    score: float = 0.0
+
+
+def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: list[Sentence] | None = None) -> tuple[DerivedRule, ...]:
+    """One rule per situation. A situation's `wording` (how the bundled policy words its rule) is a
+    likeness to look for, never a quote to cite."""
+    matcher = ConceptMatcher(knowledge, school_name=document.school_name)
+    if sentences is None:
+        sentences = split_sentences(document, matcher)
+    likeness = _Likeness(sentences)
+    weights = _concept_weights(knowledge, sentences)
+    question_only = {knowledge.asking, knowledge.policy_question, knowledge.what_to_do, knowledge.third_party}
+    question_only |= {name for name in knowledge.concepts if QUESTION_FORMS.search(name)}
+    return tuple(
+        _derive(situation, sentences, likeness.scores(situation.wording), weights, knowledge, question_only, matcher)
+        for situation in knowledge.situations
+    )
+
+
+def likeness_of(sentences: list[Sentence], text: str) -> list[float]:
+    return _Likeness(sentences).scores(text)
+
+
+def split_sentences(document: PolicyDocument, matcher: ConceptMatcher) -> list[Sentence]:
+    sentences = []
+    for section in document.sections:
+        heading_concepts = _concepts(matcher, section.heading)
+        lead_in = ""
+        for clause in section.clauses:
+            if clause.kind == "paragraph":
+                lead_in = ""
+            parts = [part for part in SENTENCE_END.split(clause.text) if part.strip()]
+            previous = ""
+            for part in parts:
+                if len(part) < MIN_SENTENCE_CHARS and len(parts) > 1:
+                    continue
+                # "Never say where you work. This includes your bio…": the sentence before speaks for it.
+                context = previous or lead_in
+                # Its wording may come from the sentence before; what it is about, only from its list's lead-in.
+                concepts = _concepts(matcher, part) | _concepts(matcher, lead_in)
+                words = Counter(t for t in tokens(f"{section.heading} {context} {part}") if t not in STOPWORDS)
+                sentences.append(Sentence(clause, part.strip(), context, concepts, heading_concepts, words))
+                previous = part
+            if clause.kind == "paragraph" and clause.text.rstrip().endswith(":"):
+                lead_in = clause.text
+    return sentences
+
+
+def _concepts(matcher: ConceptMatcher, text: str) -> frozenset[str]:
+    if not text:
+        return frozenset()
+    reading = matcher.read(text)
+    # A policy's "must not post photos of pupils" is about photos of pupils: its negation is the rule.
+    return reading.concepts | reading.negated
+
+
+def _derive(situation: Situation, sentences, like: list[float], weights, knowledge: Knowledge, question_only, matcher) -> DerivedRule:
+    patterns = [
+        [name for name in pattern if name not in question_only] for pattern in situation.patterns
+    ]
+    patterns = [pattern for pattern in patterns if pattern]
+    wanted_report = situation.verdict is Verdict.REPORT
+    best: tuple[float, float, Sentence] | None = None
+    for index, sentence in enumerate(sentences):
+        cover = max((_cover(pattern, sentence, weights, knowledge) for pattern in patterns), default=0.0)
+        if cover < MIN_CONCEPT_COVER and like[index] < MIN_LIKENESS:
+            continue
+        verdict = _verdict_for(sentence, patterns, knowledge, matcher)
+        fitting = (verdict is Verdict.REPORT) == wanted_report if situation.verdict is not Verdict.INFO else True
+        total = cover + LIKENESS_WEIGHT * like[index] + (0.3 if fitting and verdict is not None else 0.0)
+        if best is None or total > best[0]:
+            best = (total, cover, sentence)
+    if best is None:
+        return DerivedRule(situation.situation_id, None, None, "none")
+    total, cover, sentence = best
+    citation = Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
+    if situation.verdict in (Verdict.INFO, Verdict.REPORT):
+        # What kind of question it is does not depend on the school: the policy says whom to tell, or what it says.
+        return DerivedRule(situation.situation_id, situation.verdict, citation, "high" if cover >= SURE_COVER else "medium", total)
+    verdict = _verdict_for(sentence, patterns, knowledge, matcher)
+    if verdict is Verdict.ALLOWED and situation.verdict in RESTRICTIVE:
+        # A policy that seems to allow what schools' policies restrict may well do so (LinkedIn, a friendship
+        # declared), but a wrong yes is the one answer a school cannot take back: the headteacher confirms it.
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
+    if verdict is Verdict.ALLOWED and cover < SURE_COVER:
+        # A permission read off a sentence that only half names the case is not a permission to act on.
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
+    if verdict not in PERMISSIONS:
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
+    confidence = "high" if cover >= SURE_COVER else "medium"
+    return DerivedRule(situation.situation_id, verdict, citation, confidence, total)
+
+
+def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:
+    """The wording of the part of the sentence that names the situation ("may hold views, but must not…")."""
+    parts = parts_of(sentence.text)
+    if len(parts) == 1:
+        return decided_by(sentence.text, lead_in=sentence.lead_in)
+    wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
+    named = [part for part in parts if wanted & _concepts(matcher, part)] or parts
+    verdicts = [decided_by(part, lead_in=sentence.lead_in) for part in named]
+    strictness = [Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER, Verdict.REPORT, Verdict.ALLOWED]
+    return next((v for v in strictness if v in verdicts), None)
+
+
+def _concept_weights(knowledge: Knowledge, sentences) -> dict[str, float]:
+    """A concept's weight in the vocabulary times how rare it is among the policy's sentences: "pupils"
+    in nearly every sentence tells less about which one decides a case than "references" does."""
+    frequency = Counter(name for sentence in sentences for name in sentence.concepts)
+    total = max(1, len(sentences))
+    return {
+        name: concept.weight * math.log(1 + total / (1 + frequency[name])) for name, concept in knowledge.concepts.items()
+    }
+
+
+def _cover(pattern: list[str], sentence: Sentence, weights: dict[str, float], knowledge: Knowledge) -> float:
+    """How much of the pattern the sentence names: its own words fully, its section's heading by half.
+    A sentence naming only the pattern's lightest concepts ("post", "social media") names none of it."""
+    if not any(knowledge.concepts[name].weight >= 1 and name in sentence.concepts for name in pattern):
+        return 0.0
+    whole = sum(weights[name] for name in pattern)
+    named = sum(
+        weights[name] if name in sentence.concepts else weights[name] / 2 if name in sentence.heading_concepts else 0.0
+        for name in pattern
+    )
+    return named / whole if whole else 0.0
+
+
+class _Likeness:
+    """How much a sentence has of the words another policy uses for the same rule."""
+
+    def __init__(self, sentences):
+        self._docs = [s.words for s in sentences]
+        frequency = Counter(term for doc in self._docs for term in doc)
+        total = len(self._docs)
+        self._idf = {term: math.log(1 + (total - n + 0.5) / (n + 0.5)) for term, n in frequency.items()}
+
+    def scores(self, text: str) -> list[float]:
+        """For each sentence, the share of the example's distinctive words it has (weighted by rarity):
+        words the policy never uses count against every sentence."""
+        query = [t for t in dict.fromkeys(tokens(text)) if t not in STOPWORDS]
+        unseen = math.log(1 + (len(self._docs) + 0.5) / 0.5)
+        whole = sum(self._idf.get(term, unseen) for term in query)
+        if not whole:
+            return [0.0] * len(self._docs)
+        return [sum(self._idf[term] for term in query if term in doc) / whole for doc in self._docs]

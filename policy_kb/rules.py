@@ -1,0 +1,216 @@
+"""Which rule answers each situation for the loaded policy: the school's own rules file first (written by
+`policybot kb init`, edited by the school), then the curated rule where every one of its quotes is in the
+loaded policy, then the rule derived from the policy's own text. A rule whose quote the loaded policy does
+not contain is never used, so one school's rules cannot reach another school's answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from policy_kb.answer import Citation, Verdict
+from policy_kb.derive import DerivedRule, Sentence, derive_rules, likeness_of, split_sentences
+from policy_kb.document import PolicyDocument
+from policy_kb.errors import PolicyLoadError
+from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
+from policy_kb.matcher import ConceptMatcher
+
+# Bumped whenever derivation changes what it gives, so an old cache is never read.
+DERIVATION_VERSION = "5"
+# A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
+MIN_FALLBACK_LIKENESS = 0.2
+
+
+@dataclass(frozen=True)
+class RulesSummary:
+    total: int
+    decided: int  # situations the policy's text decides
+    left_to_headteacher: int  # situations it does not speak to, or not clearly
+    from_school_file: int
+    curated: int
+    problems: tuple[QuoteProblem, ...] = ()
+    # For each situation: where its rule came from ("school file", "curated", "derived") and how sure it is.
+    sources: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SchoolRule:
+    situation_id: str
+    verdict: Verdict
+    citation: Citation
+    answer: str = ""
+    confidence: str = "checked"  # as kb init wrote it; a "low" rule nobody has checked is still a guess
+
+
+def apply_rules(
+    knowledge: Knowledge,
+    document: PolicyDocument,
+    *,
+    derived: tuple[DerivedRule, ...] | None,
+    school_rules: dict[str, SchoolRule] | None = None,
+) -> tuple[Knowledge, RulesSummary]:
+    school_rules = school_rules or {}
+    by_id = {rule.situation_id: rule for rule in derived or ()}
+    situations = []
+    sources: dict[str, str] = {}
+    confidence: dict[str, str] = {}
+    for situation in knowledge.situations:
+        key = situation.situation_id
+        school_rule = school_rules.get(key)
+        if school_rule is not None:
+            situations.append(_from_school_rule(situation, school_rule, knowledge))
+            sources[key], confidence[key] = "school file", school_rule.confidence
+        elif situation.curated or key not in by_id:
+            situations.append(situation)
+            sources[key], confidence[key] = "curated", "checked" if situation.curated else "none"
+        else:
+            rule = by_id[key]
+            situations.append(derived_situation(situation, rule, knowledge))
+            sources[key], confidence[key] = "derived", rule.confidence
+    left = sum(1 for value in confidence.values() if value in {"low", "none"})
+    summary = RulesSummary(
+        len(situations), len(situations) - left, left, list(sources.values()).count("school file"),
+        list(sources.values()).count("curated"), sources=sources, confidence=confidence,
+    )
+    return replace(knowledge, situations=tuple(situations)), summary
+
+
+def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowledge) -> Situation:
+    texts = knowledge.derived_texts
+    if rule.verdict is None or rule.citation is None:
+        return replace(situation, verdict=Verdict.ASK_HEADTEACHER, answer=texts.get("not_covered_answer", ""),
+                       citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
+    key = "unclear_answer" if rule.confidence == "low" else f"{rule.verdict.value}_answer"
+    return replace(
+        situation,
+        lifts=frozenset(),  # the exceptions the bundled policy makes are not this policy's
+        verdict=rule.verdict,
+        answer=texts.get(key, "").replace("{section}", rule.citation.section),
+        citations=(rule.citation,),
+        next_steps=(texts.get(f"{rule.verdict.value}_next_step", ""),),
+        curated=False,
+    )
+
+
+def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
+    texts = knowledge.derived_texts
+    answer = rule.answer or texts.get(f"{rule.verdict.value}_answer", "").replace("{section}", rule.citation.section)
+    return replace(situation, verdict=rule.verdict, answer=answer, citations=(rule.citation,), lifts=frozenset(),
+                   next_steps=(texts.get(f"{rule.verdict.value}_next_step", ""),), curated=False)
+
+
+def cite_missing_fallbacks(knowledge: Knowledge, sentences: list[Sentence]) -> Knowledge:
+    """Fallback answers and draft findings whose quotes the loaded policy lacks cite the sentence most
+    like them in this policy, or nothing."""
+    def nearest(wording: str) -> Citation | None:
+        if not wording or not sentences:
+            return None
+        scores = likeness_of(sentences, wording)
+        best = max(range(len(sentences)), key=scores.__getitem__)
+        if scores[best] < MIN_FALLBACK_LIKENESS:
+            return None
+        sentence = sentences[best]
+        return Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
+
+    fallback_citations = dict(knowledge.fallback_citations)
+    for key, wording in knowledge.fallback_wording.items():
+        if not fallback_citations.get(key):
+            found = nearest(wording)
+            fallback_citations[key] = (found,) if found else ()
+    findings = tuple(
+        rule if rule.citation is not None else replace(rule, citation=nearest(rule.wording)) for rule in knowledge.findings
+    )
+    return replace(knowledge, fallback_citations=fallback_citations, findings=findings)
+
+
+def rules_for(
+    knowledge: Knowledge,
+    document: PolicyDocument,
+    *,
+    cache_dir: Path | None = None,
+    fingerprint: str = "",
+    rules_path: Path | None = None,
+) -> tuple[Knowledge, RulesSummary]:
+    """The knowledge with every situation's rule chosen for this policy, and how many it decides."""
+    school_rules, problems = load_school_rules(rules_path, document) if rules_path else ({}, ())
+    needs_derivation = any(not s.curated for s in knowledge.situations) or any(
+        not knowledge.fallback_citations.get(key) for key in knowledge.fallback_wording
+    ) or any(rule.citation is None for rule in knowledge.findings)
+    if not needs_derivation:
+        chosen, summary = apply_rules(knowledge, document, derived=None, school_rules=school_rules)
+        return chosen, replace(summary, problems=problems)
+    matcher = ConceptMatcher(knowledge, school_name=document.school_name)
+    sentences = split_sentences(document, matcher)
+    derived = _cached(cache_dir, fingerprint, document, knowledge, sentences)
+    chosen, summary = apply_rules(cite_missing_fallbacks(knowledge, sentences), document, derived=derived, school_rules=school_rules)
+    return chosen, replace(summary, problems=problems)
+
+
+def _cached(cache_dir, fingerprint, document, knowledge, sentences) -> tuple[DerivedRule, ...]:
+    path = None
+    if cache_dir is not None and fingerprint:
+        key = hashlib.sha256(f"{DERIVATION_VERSION}\n{fingerprint}".encode()).hexdigest()[:32]
+        path = Path(cache_dir) / f"policy-rules-{key}.json"
+        try:
+            return tuple(_rule_from_json(item) for item in json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache yet, or an unreadable one: derive again
+    rules = derive_rules(document, knowledge, sentences=sentences)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps([_rule_to_json(rule) for rule in rules], ensure_ascii=False), encoding="utf-8")
+            temporary.replace(path)
+        except OSError:
+            pass  # a read-only folder costs the next start the derivation again, nothing more
+    return rules
+
+
+def _rule_to_json(rule: DerivedRule) -> dict:
+    citation = rule.citation
+    return {
+        "situation": rule.situation_id, "verdict": rule.verdict.value if rule.verdict else None,
+        "confidence": rule.confidence, "score": rule.score,
+        "citation": None if citation is None else {"section": citation.section, "quote": citation.quote, "clause_id": citation.clause_id},
+    }
+
+
+def _rule_from_json(item: dict) -> DerivedRule:
+    citation = item["citation"]
+    return DerivedRule(
+        item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
+        Citation(**citation) if citation else None, item["confidence"], float(item["score"]),
+    )
+
+
+def load_school_rules(path: Path, document: PolicyDocument) -> tuple[dict[str, SchoolRule], tuple[QuoteProblem, ...]]:
+    """The school's edited rules file. A rule whose quote is not in the loaded policy is reported and left
+    out; a rule with no verdict or no quote (a situation the policy does not cover) stays derived."""
+    data = read_toml(path, what="rules file")
+    index = QuoteIndex(document)
+    rules: dict[str, SchoolRule] = {}
+    problems: list[QuoteProblem] = []
+    for spec in data.get("rules", []):
+        if not isinstance(spec, dict):
+            raise PolicyLoadError(f"rules file does not have the expected layout ([[rules]] tables): {path}")
+        situation_id = str(spec.get("situation", "?"))
+        verdict_text, quote = spec.get("verdict", ""), spec.get("quote", "")
+        if not verdict_text or not quote:
+            continue
+        try:
+            verdict = Verdict(verdict_text)
+        except ValueError:
+            problems.append(QuoteProblem(situation_id, str(verdict_text), "is not a verdict (allowed, not_allowed, ask_headteacher, report, info)"))
+            continue
+        citation = index.cite(str(quote))
+        if citation is None:
+            problems.append(QuoteProblem(situation_id, str(quote), "not found in the policy document"))
+            continue
+        rules[situation_id] = SchoolRule(
+            situation_id, verdict, citation, str(spec.get("answer", "")), str(spec.get("confidence", "checked")) or "checked"
+        )
+    return rules, tuple(problems)

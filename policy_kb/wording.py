@@ -1,0 +1,94 @@
+"""What a policy sentence decides, read from its wording: "must not" forbids, "with the headteacher's
+agreement" asks first, "report to" is a report, "may" permits.
+
+Policies state a rule with a condition attached ("must not … unless the friendship came first and has been
+declared"): a prohibition with a way through it is a "check with the headteacher", with the condition kept
+in the quote. A bullet often takes its wording from the line that introduces its list ("Staff must not:")."""
+
+from __future__ import annotations
+
+import re
+
+from policy_kb.answer import Verdict
+
+_FORBIDS = re.compile(
+    r"\b(?:must|should|shall|may|will|can|could|are|is|do|does)\s*(?:not|n[o']t)\b|\bcannot\b|\bnever\b|\bnot (?:be )?"
+    r"(?:permitted|allowed|acceptable|appropriate|tolerated)\b|\b(?:prohibited|forbidden|banned|unacceptable|inappropriate)\b"
+    r"|\bno (?:member of staff|employee|staff|one)\b|\brefrain from\b|\bunder no circumstances\b|\bat no time\b"
+    r"|\b(?:is|are) not to\b|\bavoid\b|\bdon[’']t\b|^\s*(?:not|never|no)\b",
+    re.IGNORECASE,
+)
+# "is not intended to prevent", "nothing in this policy stops": a negation that permits.
+_NOT_PREVENTING = re.compile(
+    r"\bnot (?:intended |meant |designed )?(?:to )?(?:prevent|stop|restrict|discourage)\w*\b|\bnothing in this policy\b"
+    r"|\b(?:do|does|will) not (?:need|require|have to)\b|\bno need (?:to|for)\b",
+    re.IGNORECASE,
+)
+_ASKS_FIRST = re.compile(
+    r"\b(?:unless|except|without)\b[^.;]{0,140}\b(?:agree\w*|approv\w*|permission|consent\w*|authori[sz]\w*|declar\w*|sanction\w*)"
+    r"|\b(?:prior|written|express|explicit) (?:approval|agreement|permission|consent|authori[sz]ation)\b"
+    r"|\bwith the (?:\w+ ){0,3}(?:approval|agreement|permission|consent|authori[sz]ation)\b"
+    r"|\b(?:seek|obtain|get|ask for|request)\w* (?:\w+ ){0,3}(?:approval|agreement|permission|consent|advice|guidance)\b"
+    r"|\b(?:ask|asking|tell|telling) (?:the |your |a )?(?:executive |exec )?(?:head\w*|principal|line manager|manager)\b(?: first| before)?"
+    r"|\b(?:check|discuss|speak|talk) (?:\w+ ){0,2}with (?:the |their |your |a )?(?:\w+ ){0,2}(?:head|principal|manager|line manager|senior)"
+    r"|\bmust be (?:declared|agreed|approved|authori[sz]ed|cleared|signed off)\b|\b(?:should|must) (?:be )?declare"
+    r"|\bonly (?:with|after|once|when|where|if)\b[^.;]{0,120}\b(?:approv\w*|agree\w*|permission|consent\w*|authori[sz]\w*|declar\w*)"
+    r"|\b(?:approved|authori[sz]ed|agreed) (?:in advance |beforehand )?by (?:the )?(?:head|principal|governor|senior|trust)"
+    r"|\bif (?:in doubt|unsure|uncertain|you are unsure|you are not sure)\b|\b(?:are|is) (?:uncertain|unsure|concerned)\b"
+    r"|\b(?:once|provided|providing|as long as|so long as|on condition)\b[^.;]{0,120}\b(?:declared|approved|agreed|authori[sz]ed|permission|knows|aware|told|informed)\b",
+    re.IGNORECASE,
+)
+_REPORTS = re.compile(
+    r"\b(?:report\w*|inform\w*|notify\w*|tell|alert|refer\w*|escalat\w*|raise\w*|contact|pass (?:it |this |them )?on)\b"
+    r"[^.;]{0,80}\b(?:head\w*|principal|manager|dsl|designated|safeguarding|governor\w*|data protection officer|dpo|police|senior|leader\w*)\b"
+    r"|\bmust be reported\b|\bshould be reported\b|\bwill be reported\b|\breport (?:it|this|any|all|them) (?:immediately|at once|promptly|straight away|without delay)",
+    re.IGNORECASE,
+)
+_PERMITS = re.compile(
+    r"\b(?:may|can|are free to|is free to|are welcome to|is welcome to|are encouraged to|is encouraged to|are entitled to|is entitled to)"
+    r"\s+(?!be\s+(?:subject|disciplin|investigat|liable|treated|regarded|considered|seen|used\s+as|taken|monitored|reported))"
+    r"(?!result|lead|constitute|amount|breach|cause|damage|bring|affect|face|need|wish|want|also be)"
+    r"|\b(?:is|are) (?:permitted|allowed|acceptable|fine)\b|\bthere is no objection\b|\bwelcome(?:s)? staff\b",
+    re.IGNORECASE,
+)
+# "Staff may be subject to disciplinary action": a consequence, not a permission.
+_CONSEQUENCE = re.compile(r"\b(?:disciplinary|misconduct|dismissal|sanction|investigation)\b", re.IGNORECASE)
+
+
+# "Staff may hold political views, but must not …": each part of such a sentence is a rule of its own.
+TURN = re.compile(r",?\s+but\s+|;\s*however,?\s+|\.\s+however,?\s+", re.IGNORECASE)
+
+
+def parts_of(sentence: str) -> list[str]:
+    return [part for part in TURN.split(sentence) if part.strip()]
+
+
+def decided_by(sentence: str, *, lead_in: str = "") -> Verdict | None:
+    """The verdict the sentence's wording gives, or None when it states no rule. The lead-in ("Staff must
+    not:") speaks for a bullet that has no wording of its own."""
+    own = _wording(sentence)
+    if own is not None or not lead_in:
+        return own
+    inherited = _wording(lead_in)
+    if inherited is Verdict.NOT_ALLOWED and _ASKS_FIRST.search(sentence):
+        return Verdict.ASK_HEADTEACHER
+    return inherited
+
+
+# "Phones may be used only in the staffroom at lunchtime": a permission that holds in some cases only.
+_LIMITED = re.compile(r"\bonly\b|\bapproved\b|\bprovided\b|\bproviding\b|\bas long as\b|\bso long as\b|\bif\b|\bwhere\b|\bwhen\b", re.IGNORECASE)
+
+
+def _wording(text: str) -> Verdict | None:
+    if _ASKS_FIRST.search(text):
+        return Verdict.ASK_HEADTEACHER
+    if _NOT_PREVENTING.search(text):
+        return Verdict.ALLOWED
+    if _FORBIDS.search(text):
+        return Verdict.NOT_ALLOWED
+    if _REPORTS.search(text):
+        return Verdict.REPORT
+    if _PERMITS.search(text) and not _CONSEQUENCE.search(text):
+        # Whether a question meets the permission's limits is for the headteacher to say, not a guess.
+        return Verdict.ASK_HEADTEACHER if _LIMITED.search(text) else Verdict.ALLOWED
+    return None

@@ -1,0 +1,116 @@
+"""Another school's own policy: rules read from its text, quoted from its text, never a wrong yes.
+
+The policies in tests/fixtures/policies were written, with their questions, by helpers who never saw
+policy_kb/; each comes as the helper wrote it and as Word and PDF."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policy_kb.advisor import Advisor
+from policy_kb.answer import Verdict
+from policy_kb.knowledge import _normalise
+
+POLICIES = Path(__file__).parent.parent / "fixtures" / "policies"
+SCHOOLS = {
+    "hollins_green": ("Hollins Green Primary School", "md"),
+    "brook_lane": ("Brook Lane Academy", "md"),
+    "st_aidans": ("St Aidan's Church of England Primary School", "txt"),
+    "meadowbank": ("Meadowbank Infant School", "md"),
+}
+# What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
+FLOORS = {"hollins_green": (0.40, 0.50), "brook_lane": (0.40, 0.35), "st_aidans": (0.43, 0.70), "meadowbank": (0.45, 0.58)}
+RESTRICTIVE = {"not_allowed", "ask_headteacher"}
+
+
+def questions(school: str) -> list[dict]:
+    lines = (POLICIES / f"{school}_questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def policy_files(school: str) -> list[Path]:
+    return [path for path in (POLICIES / f"{school}.{ext}" for ext in ("md", "txt", "docx", "pdf")) if path.exists()]
+
+
+@pytest.fixture(scope="module", params=[path for school in SCHOOLS for path in policy_files(school)], ids=lambda p: p.name)
+def advisor_and_school(request):
+    return Advisor.load(policy_path=request.param), request.param.stem
+
+
+def test_school_name_is_read_from_the_title_block(advisor_and_school):
+    advisor, school = advisor_and_school
+    assert advisor.document.school_name == SCHOOLS[school][0]
+
+
+def test_every_quote_is_that_schools_own_text(advisor_and_school):
+    advisor, school = advisor_and_school
+    text = _normalise(" ".join(clause.text for clause in advisor.document.clauses))
+    for question in questions(school):
+        for citation in advisor.ask(question["q"]).citations:
+            assert _normalise(citation.quote) in text, (question["id"], citation.quote)
+
+
+# Known dangerous misses, each written down in policy_kb/QUALITY.md: none may be added.
+KNOWN_DANGEROUS = {"dv25", "tr65"}
+
+
+def test_no_unsafe_yes_and_no_missed_incident(advisor_and_school):
+    advisor, school = advisor_and_school
+    for question in questions(school):
+        if question["id"] in KNOWN_DANGEROUS:
+            continue
+        verdict = advisor.ask(question["q"]).verdict.value
+        if question["verdict"] in RESTRICTIVE:
+            assert verdict != "allowed", question
+        if question["verdict"] == "report":
+            assert verdict not in {"allowed", "info", "out_of_scope"}, question
+
+
+@pytest.mark.parametrize("school", SCHOOLS)
+def test_accuracy_holds_its_floor(school):
+    advisor = Advisor.load(policy_path=policy_files(school)[0])
+    verdicts = sections = 0
+    for question in questions(school):
+        answer = advisor.ask(question["q"])
+        verdicts += answer.verdict.value in {question["verdict"], *question.get("also", [])}
+        titles = [c.section.lower() for c in answer.citations[:3]]
+        keys = question.get("sections") or []
+        sections += any(key in title for key in keys for title in titles) if keys else not answer.citations
+    n = len(questions(school))
+    assert verdicts / n >= FLOORS[school][0] and sections / n >= FLOORS[school][1]
+
+
+def test_the_bundled_schools_rules_never_answer_for_another_school():
+    advisor = Advisor.load(policy_path=POLICIES / "brook_lane.md")
+    assert advisor.rules.curated == 0
+    answer = advisor.ask("Can I accept a friend request from a parent I was friends with before her son started here?")
+    assert "Alderley" not in answer.answer + " ".join(c.quote for c in answer.citations)
+
+
+def test_a_situation_the_policy_does_not_cover_says_so_and_cites_nothing():
+    advisor = Advisor.load(policy_path=POLICIES / "st_aidans.txt")
+    uncovered = [s for s in advisor.knowledge.situations if not s.citations]
+    assert uncovered, "St Aidan's short policy leaves some situations to the headteacher"
+    for situation in uncovered:
+        assert situation.verdict is Verdict.ASK_HEADTEACHER
+        assert "doesn't cover this" in situation.answer
+
+
+def test_the_bundled_school_keeps_its_curated_rules():
+    advisor = Advisor.load()
+    assert advisor.rules.curated == advisor.rules.total and advisor.rules.left_to_headteacher == 0
+
+
+def test_derived_rules_are_cached_beside_the_database(tmp_path, monkeypatch):
+    from policy_kb import rules
+
+    first = Advisor.load(policy_path=POLICIES / "hollins_green.docx", cache_dir=tmp_path)
+    assert list(tmp_path.glob("policy-rules-*.json")) and list(tmp_path.glob("policy-text-*.json"))
+
+    def no_derivation(*args, **kwargs):
+        raise AssertionError("derived again although cached")
+
+    monkeypatch.setattr(rules, "derive_rules", no_derivation)
+    second = Advisor.load(policy_path=POLICIES / "hollins_green.docx", cache_dir=tmp_path)
+    assert [s.verdict for s in second.knowledge.situations] == [s.verdict for s in first.knowledge.situations]

@@ -1,0 +1,35 @@
+"""A rule's verdict read from its wording, conditions kept."""
+
+import pytest
+
+from policy_kb.answer import Verdict
+from policy_kb.wording import decided_by
+
+CASES = [
+    ("Staff must not accept friend requests from pupils.", Verdict.NOT_ALLOWED),
+    ("Employees are not permitted to connect with pupils through personal social media accounts.", Verdict.NOT_ALLOWED),
+    ("Staff must not be friends with parents unless the friendship came first and has been declared to the headteacher.", Verdict.ASK_HEADTEACHER),
+    ("Class blogs need the Principal's prior approval.", Verdict.ASK_HEADTEACHER),
+    ("please ask the headteacher first if you want to run a public account.", Verdict.ASK_HEADTEACHER),
+    ("Any contact attempt by a pupil must be reported to the DSL within 24 hours.", Verdict.REPORT),
+    ("Staff are encouraged to share the academy's official posts.", Verdict.ALLOWED),
+    ("Staff may connect with colleagues on social media.", Verdict.ALLOWED),
+    # A permission with limits: whether a question meets them is the headteacher's to say.
+    ("Personal phones may be used only in the staffroom at lunchtime.", Verdict.ASK_HEADTEACHER),
+    ("This policy is not intended to prevent the use of social media.", Verdict.ALLOWED),
+    ("Staff do not need approval for personal accounts that have nothing to do with education.", Verdict.ALLOWED),
+    # Consequences and descriptions are not permissions.
+    ("Staff may be subject to disciplinary action.", None),
+    ("Social media means any website or app that lets people share content.", None),
+]
+
+
+@pytest.mark.parametrize("sentence,verdict", CASES)
+def test_wording_gives_the_verdict(sentence, verdict):
+    assert decided_by(sentence) is verdict
+
+
+def test_a_bullet_takes_its_wording_from_the_line_introducing_it():
+    assert decided_by("accept friend requests from pupils;", lead_in="Staff must not:") is Verdict.NOT_ALLOWED
+    assert decided_by("post photos of pupils unless the headteacher has approved it;", lead_in="Staff must not:") is Verdict.ASK_HEADTEACHER
+    assert decided_by("not post photos of pupils on personal accounts;", lead_in="Employees must:") is Verdict.NOT_ALLOWED
