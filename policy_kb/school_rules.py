@@ -111,7 +111,7 @@ def _page(heading: str, situations, advisor) -> str:
             "<tr>"
             f"<td>{html.escape(situation.example or situation.situation_id)}</td>"
             f"<td>{html.escape(verdict)}<br><span class=\"{'low' if confidence in {'low', 'none'} else ''}\">"
-            f"{html.escape(confidence)}</span></td>"
+            f"how sure: {html.escape(confidence)}</span></td>"
             f"<td><blockquote>{html.escape(citation.quote) if citation else ''}</blockquote></td>"
             "<td class=\"box\">&#9744; Correct<br>&#9744; Change to: ____________</td>"
             "</tr>"
