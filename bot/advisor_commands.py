@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     review.set_defaults(handler=run_kb_review)
 
 
-def load_advisor(*, policy_path=None, rules_path=None, announce: bool = False):
+def load_advisor(*, policy_path=None, announce: bool = False):
     """The advisor for the configured policy, or None after printing one clear line. `announce` prints
     what the policy decides on standard error (standard output may be a machine's)."""
     from bot.config import settings_or_explain
@@ -43,7 +43,9 @@ def load_advisor(*, policy_path=None, rules_path=None, announce: bool = False):
     if settings is None:
         return None
     if policy_path is not None:
-        settings = settings.model_copy(update={"policy_path": policy_path, "rules_path": rules_path, "school_name": ""})
+        # A policy named on the command line is read on its own: the configured school's name and rules
+        # file belong to the configured policy.
+        settings = settings.model_copy(update={"policy_path": policy_path, "rules_path": None, "school_name": ""})
     try:
         advisor = Advisor.load(settings=settings)
     except PolicyLoadError as error:
@@ -142,7 +144,7 @@ def rules_line(advisor) -> str:
 def run_kb_init(args: argparse.Namespace) -> int:
     from policy_kb.school_rules import rules_toml, unused_clauses
 
-    advisor = load_advisor(policy_path=args.policy, rules_path=None)
+    advisor = load_advisor(policy_path=args.policy)
     if advisor is None:
         return 2
     summary = advisor.rules

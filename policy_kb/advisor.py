@@ -69,7 +69,8 @@ class Advisor:
         curated = load_knowledge(knowledge_path, document)
         knowledge, summary = rules_for(
             curated, document, cache_dir=cache_dir, rules_path=rules_path,
-            fingerprint=_fingerprint(policy_path, knowledge_path, school_name),
+            # Only read when rules must be derived: the bundled policy's start-up reads no file twice.
+            fingerprint=lambda: _fingerprint(policy_path, knowledge_path, school_name),
         )
         return cls(document, knowledge, rules=summary)
 

@@ -61,7 +61,7 @@ def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: l
     matcher = ConceptMatcher(knowledge, school_name=document.school_name)
     if sentences is None:
         sentences = split_sentences(document, matcher)
-    likeness = _Likeness(sentences)
+    likeness = Likeness(sentences)
     weights = _concept_weights(knowledge, sentences)
     question_only = {knowledge.asking, knowledge.policy_question, knowledge.what_to_do, knowledge.third_party}
     question_only |= {name for name in knowledge.concepts if QUESTION_FORMS.search(name)}
@@ -71,18 +71,14 @@ def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: l
     )
 
 
-def likeness_of(sentences: list[Sentence], text: str) -> list[float]:
-    return _Likeness(sentences).scores(text)
-
-
 def split_sentences(document: PolicyDocument, matcher: ConceptMatcher) -> list[Sentence]:
     sentences = []
     for section in document.sections:
         heading_concepts = _concepts(matcher, section.heading)
-        lead_in = ""
+        lead_in, lead_in_concepts = "", frozenset()
         for clause in section.clauses:
             if clause.kind == "paragraph":
-                lead_in = ""
+                lead_in, lead_in_concepts = "", frozenset()
             parts = [part for part in SENTENCE_END.split(clause.text) if part.strip()]
             previous = ""
             for part in parts:
@@ -91,12 +87,12 @@ def split_sentences(document: PolicyDocument, matcher: ConceptMatcher) -> list[S
                 # "Never say where you work. This includes your bio…": the sentence before speaks for it.
                 context = previous or lead_in
                 # Its wording may come from the sentence before; what it is about, only from its list's lead-in.
-                concepts = _concepts(matcher, part) | _concepts(matcher, lead_in)
+                concepts = _concepts(matcher, part) | lead_in_concepts
                 words = Counter(t for t in tokens(f"{section.heading} {context} {part}") if t not in STOPWORDS)
                 sentences.append(Sentence(clause, part.strip(), context, concepts, heading_concepts, words))
                 previous = part
             if clause.kind == "paragraph" and clause.text.rstrip().endswith(":"):
-                lead_in = clause.text
+                lead_in, lead_in_concepts = clause.text, _concepts(matcher, clause.text)
     return sentences
 
 
@@ -114,7 +110,7 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     ]
     patterns = [pattern for pattern in patterns if pattern]
     wanted_report = situation.verdict is Verdict.REPORT
-    best: tuple[float, float, Sentence] | None = None
+    best: tuple[float, float, Sentence, Verdict | None] | None = None
     for index, sentence in enumerate(sentences):
         cover = max((_cover(pattern, sentence, weights, knowledge) for pattern in patterns), default=0.0)
         if cover < MIN_CONCEPT_COVER and like[index] < MIN_LIKENESS:
@@ -123,23 +119,19 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         fitting = (verdict is Verdict.REPORT) == wanted_report if situation.verdict is not Verdict.INFO else True
         total = cover + LIKENESS_WEIGHT * like[index] + (0.3 if fitting and verdict is not None else 0.0)
         if best is None or total > best[0]:
-            best = (total, cover, sentence)
+            best = (total, cover, sentence, verdict)
     if best is None:
         return DerivedRule(situation.situation_id, None, None, "none")
-    total, cover, sentence = best
+    total, cover, sentence, verdict = best
     citation = Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
     if situation.verdict in (Verdict.INFO, Verdict.REPORT):
         # What kind of question it is does not depend on the school: the policy says whom to tell, or what it says.
         return DerivedRule(situation.situation_id, situation.verdict, citation, "high" if cover >= SURE_COVER else "medium", total)
-    verdict = _verdict_for(sentence, patterns, knowledge, matcher)
-    if verdict is Verdict.ALLOWED and situation.verdict in RESTRICTIVE:
-        # A policy that seems to allow what schools' policies restrict may well do so (LinkedIn, a friendship
-        # declared), but a wrong yes is the one answer a school cannot take back: the headteacher confirms it.
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
-    if verdict is Verdict.ALLOWED and cover < SURE_COVER:
-        # A permission read off a sentence that only half names the case is not a permission to act on.
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
-    if verdict not in PERMISSIONS:
+    # A yes is left to the headteacher when it would allow what schools' policies restrict (this policy may
+    # well allow it, but a wrong yes is the one answer a school cannot take back), or when the sentence only
+    # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
+    guessed_yes = verdict is Verdict.ALLOWED and (situation.verdict in RESTRICTIVE or cover < SURE_COVER)
+    if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
     confidence = "high" if cover >= SURE_COVER else "medium"
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total)
@@ -180,7 +172,7 @@ def _cover(pattern: list[str], sentence: Sentence, weights: dict[str, float], kn
     return named / whole if whole else 0.0
 
 
-class _Likeness:
+class Likeness:
     """How much a sentence has of the words another policy uses for the same rule."""
 
     def __init__(self, sentences):

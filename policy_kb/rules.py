@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from typing import Callable
 from pathlib import Path
 
 from policy_kb.answer import Citation, Verdict
-from policy_kb.derive import DerivedRule, Sentence, derive_rules, likeness_of, split_sentences
+from policy_kb.derive import DerivedRule, Likeness, Sentence, derive_rules, split_sentences
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
@@ -47,7 +48,6 @@ class SchoolRule:
 
 def apply_rules(
     knowledge: Knowledge,
-    document: PolicyDocument,
     *,
     derived: tuple[DerivedRule, ...] | None,
     school_rules: dict[str, SchoolRule] | None = None,
@@ -79,36 +79,37 @@ def apply_rules(
 
 
 def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowledge) -> Situation:
-    texts = knowledge.derived_texts
     if rule.verdict is None or rule.citation is None:
+        texts = knowledge.derived_texts
         return replace(situation, verdict=Verdict.ASK_HEADTEACHER, answer=texts.get("not_covered_answer", ""),
                        citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
-    key = "unclear_answer" if rule.confidence == "low" else f"{rule.verdict.value}_answer"
-    return replace(
-        situation,
-        lifts=frozenset(),  # the exceptions the bundled policy makes are not this policy's
-        verdict=rule.verdict,
-        answer=texts.get(key, "").replace("{section}", rule.citation.section),
-        citations=(rule.citation,),
-        next_steps=(texts.get(f"{rule.verdict.value}_next_step", ""),),
-        curated=False,
-    )
+    key = "unclear_answer" if rule.confidence == "low" else ""
+    return _ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key)
 
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
+    return _ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer)
+
+
+def _ruled(situation: Situation, verdict: Verdict, citation: Citation, knowledge: Knowledge, *,
+           answer: str = "", answer_key: str = "") -> Situation:
+    """The situation answered by a rule of this policy's: its verdict and quote, the answer for that verdict
+    naming the section, and none of the bundled policy's exceptions (`lifts`), which are not this policy's."""
     texts = knowledge.derived_texts
-    answer = rule.answer or texts.get(f"{rule.verdict.value}_answer", "").replace("{section}", rule.citation.section)
-    return replace(situation, verdict=rule.verdict, answer=answer, citations=(rule.citation,), lifts=frozenset(),
-                   next_steps=(texts.get(f"{rule.verdict.value}_next_step", ""),), curated=False)
+    answer = answer or texts.get(answer_key or f"{verdict.value}_answer", "").replace("{section}", citation.section)
+    return replace(situation, verdict=verdict, answer=answer, citations=(citation,), lifts=frozenset(),
+                   next_steps=(texts.get(f"{verdict.value}_next_step", ""),), curated=False)
 
 
 def cite_missing_fallbacks(knowledge: Knowledge, sentences: list[Sentence]) -> Knowledge:
     """Fallback answers and draft findings whose quotes the loaded policy lacks cite the sentence most
     like them in this policy, or nothing."""
+    likeness = Likeness(sentences)
+
     def nearest(wording: str) -> Citation | None:
         if not wording or not sentences:
             return None
-        scores = likeness_of(sentences, wording)
+        scores = likeness.scores(wording)
         best = max(range(len(sentences)), key=scores.__getitem__)
         if scores[best] < MIN_FALLBACK_LIKENESS:
             return None
@@ -131,7 +132,7 @@ def rules_for(
     document: PolicyDocument,
     *,
     cache_dir: Path | None = None,
-    fingerprint: str = "",
+    fingerprint: Callable[[], str] = lambda: "",
     rules_path: Path | None = None,
 ) -> tuple[Knowledge, RulesSummary]:
     """The knowledge with every situation's rule chosen for this policy, and how many it decides."""
@@ -140,12 +141,12 @@ def rules_for(
         not knowledge.fallback_citations.get(key) for key in knowledge.fallback_wording
     ) or any(rule.citation is None for rule in knowledge.findings)
     if not needs_derivation:
-        chosen, summary = apply_rules(knowledge, document, derived=None, school_rules=school_rules)
+        chosen, summary = apply_rules(knowledge, derived=None, school_rules=school_rules)
         return chosen, replace(summary, problems=problems)
     matcher = ConceptMatcher(knowledge, school_name=document.school_name)
     sentences = split_sentences(document, matcher)
-    derived = _cached(cache_dir, fingerprint, document, knowledge, sentences)
-    chosen, summary = apply_rules(cite_missing_fallbacks(knowledge, sentences), document, derived=derived, school_rules=school_rules)
+    derived = _cached(cache_dir, fingerprint(), document, knowledge, sentences)
+    chosen, summary = apply_rules(cite_missing_fallbacks(knowledge, sentences), derived=derived, school_rules=school_rules)
     return chosen, replace(summary, problems=problems)
 
 
