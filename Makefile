@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test bench install emulator teams-package clean
+.PHONY: run test bench soak install emulator teams-package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install emulator
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Load, faults and hostile input against real servers on loopback (README, "Reliability"); bounded, stops by itself.
+soak: install emulator
+	$(PY) -m bench.soak
 
 # The app package to upload to Teams; needs MICROSOFT_APP_ID in .env.
 teams-package: install

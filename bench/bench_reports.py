@@ -133,7 +133,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def submission_body(number: int, *, run: str) -> tuple[bytes, dict]:
+def signed_report_metadata(key_file: Path) -> str:
+    """The report form's private metadata as the server issues it: signed with the key it created."""
+    from handlers import actions
+    from handlers.signing import Signer
+    from storage.crypto import Cipher, decode_key, read_key_file
+
+    signer = Signer.from_cipher(Cipher(decode_key(read_key_file(key_file), source=str(key_file))))
+    return signer.sign_form(form_id=actions.REPORT_FORM, metadata="")
+
+
+def submission_body(number: int, *, run: str, metadata: str) -> tuple[bytes, dict]:
     from slack_sdk.signature import SignatureVerifier
 
     from handlers import actions
@@ -152,7 +162,7 @@ def submission_body(number: int, *, run: str) -> tuple[bytes, dict]:
             "team_id": "T0BENCH",
             "type": "modal",
             "blocks": [],
-            "private_metadata": "",
+            "private_metadata": metadata,
             "callback_id": actions.REPORT_FORM,
             "state": {
                 "values": {
@@ -196,7 +206,7 @@ def acknowledged_report(status: int, text: str) -> bool:
     return answer.get("response_action") == "update" and "Report sent" in json.dumps(view.get("title") or {})
 
 
-async def load(*, url: str, clients: int, submissions: int, run: str, check: bool) -> dict:
+async def load(*, url: str, clients: int, submissions: int, run: str, check: bool, metadata: str = "") -> dict:
     numbers = iter(range(submissions))
     times: list[float] = []
     failures = 0
@@ -207,7 +217,7 @@ async def load(*, url: str, clients: int, submissions: int, run: str, check: boo
         for number in numbers:
             if time.perf_counter() > deadline:
                 return
-            body, headers = submission_body(number, run=run)
+            body, headers = submission_body(number, run=run, metadata=metadata)
             sent = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers=headers) as response:
@@ -292,16 +302,17 @@ async def measure_acknowledgement(*, clients: int, submissions: int) -> dict:
                 await load(url=url, clients=clients, submissions=WARMUP * 5, run="EW", check=False)
                 result["echo"] = await load(url=url, clients=clients, submissions=submissions, run="E", check=False)
             async with server_process("policybot", api_url=api_url, workdir=workdir) as url:
+                metadata = signed_report_metadata(Path(workdir) / "encryption.key")
                 # The first submission shows whether the adapter acknowledges with the confirmation.
                 async with ClientSession() as session:
-                    body, headers = submission_body(0, run="PF")
+                    body, headers = submission_body(0, run="PF", metadata=metadata)
                     async with session.post(url, data=body, headers=headers) as response:
                         first_status, first_text = response.status, await response.text()
                 if not acknowledged_report(first_status, first_text):
                     result["fallback"] = f"HTTP {first_status}, body {first_text[:120]!r}"
                     return result
-                await load(url=url, clients=clients, submissions=WARMUP, run="PW", check=True)
-                result["policybot"] = await load(url=url, clients=clients, submissions=submissions, run="P", check=True)
+                await load(url=url, clients=clients, submissions=WARMUP, run="PW", check=True, metadata=metadata)
+                result["policybot"] = await load(url=url, clients=clients, submissions=submissions, run="P", check=True, metadata=metadata)
             result["stored"] = stored_cases(Path(workdir) / "bench.db")
             result["sent"] = 1 + WARMUP + submissions
             result["web_api_calls"] = sorted(set(api.calls))
@@ -312,7 +323,7 @@ async def measure_acknowledgement(*, clients: int, submissions: int) -> dict:
 
 # --- The flow alone: core.handle of the report form -------------------------------------------------
 
-def form_message(number: int, *, run: str):
+def form_message(core, number: int, *, run: str):
     from handlers import actions
     from handlers.messages import ConversationRef, FormSubmission, IncomingMessage
 
@@ -320,7 +331,10 @@ def form_message(number: int, *, run: str):
     return IncomingMessage(
         conversation=ConversationRef(platform="slack", conversation_id=user, user_id=user),
         is_direct=True,
-        form=FormSubmission(form_id=actions.REPORT_FORM, values=report_values()),
+        form=FormSubmission(
+            form_id=actions.REPORT_FORM, values=report_values(),
+            private_metadata=core.signer.sign_form(form_id=actions.REPORT_FORM, metadata=""),
+        ),
         event_id=f"view:{run}.{number:08d}",
         form_here=True,
     )
@@ -341,7 +355,7 @@ async def concurrent_flow(core, *, clients: int, count: int, run: str) -> dict:
 
     async def reporter() -> None:
         for number in numbers:
-            times.append(await handle_timed(core, form_message(number, run=run)))
+            times.append(await handle_timed(core, form_message(core, number, run=run)))
 
     started = time.perf_counter()
     await asyncio.gather(*(reporter() for _ in range(clients)))
@@ -354,9 +368,9 @@ async def measure_flow(database_url: str, workdir: Path, *, clients: int) -> dic
     core = await ConversationCore.start(settings=bench_settings(database_url=database_url, workdir=workdir))
     try:
         for number in range(3):  # warm-up: first queries, the cipher, the advisor's support quotes
-            await handle_timed(core, form_message(number, run="W"))
+            await handle_timed(core, form_message(core, number, run="W"))
         started = time.perf_counter()
-        times = [await handle_timed(core, form_message(number, run="S")) for number in range(FLOW_SEQUENTIAL)]
+        times = [await handle_timed(core, form_message(core, number, run="S")) for number in range(FLOW_SEQUENTIAL)]
         sequential = summary(times, elapsed=time.perf_counter() - started)
         concurrent = await concurrent_flow(core, clients=clients, count=FLOW_CONCURRENT, run="C")
     finally:
@@ -442,7 +456,7 @@ async def bench(*, clients: int, submissions: int) -> int:
           f"({os.cpu_count()} cores) — {'met' if met else 'NOT MET'}")
 
     print()
-    print(f"Reports stored per second through the flow (core.handle of the report form; one transaction, one scrypt hash each)")
+    print("Reports stored per second through the flow (core.handle of the report form; one transaction, one scrypt hash each)")
     print(f"{'':44}{'reports/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
     for name, result in flows.items():
         if isinstance(result, str):

@@ -9,8 +9,8 @@ the postgres user, as .ci/run does); failing that, on a server answering on 127.
 reported as skipped. Everything is written to a temporary directory or a temporary database, never to
 ./data.
 
-A report costs one scrypt hash of its secret (about 16 MB and tens of milliseconds, on purpose: it is what
-makes stolen hashes useless); the "scrypt alone" line shows that floor."""
+A report costs one scrypt hash of its secret (about 4 MB and ten milliseconds or so, on purpose: it makes
+each guess at a stolen hash costly); the "scrypt alone" line shows that floor."""
 
 from __future__ import annotations
 

@@ -6,7 +6,11 @@ authentication off, and Microsoft's Teams emulator pointed at it, so the bot can
 with the bundled policy and SQLite and nothing to register anywhere.
 
 Alongside the routes runs the outbox worker: it sends what the flows queued (a question for the
-headteacher) through each configured platform, polling every few seconds and woken at once by a click.
+headteacher) through each configured platform, polling every few seconds and woken at once by a click;
+and the reminders, with the daily purge of what is kept no longer (`storage.repository.retention`).
+
+Every request body is capped by where it goes, at what that platform really sends, and refused before it
+is read when it says it is larger; the bodies held at once are bounded too (`BodyLimits`).
 
 Platform SDKs load here only for the platforms in use.
 """
@@ -31,6 +35,26 @@ LOCAL_HOST = "127.0.0.1"
 OUTBOX_POLL_SECONDS = 3.0
 # How often deadlines are checked: a removal's is to the hour, so a reminder is at most this late.
 REMINDER_INTERVAL_SECONDS = 300.0
+# How often expired data is purged: event digests go after a week, so once a day is ample.
+PURGE_INTERVAL_SECONDS = 24 * 3600.0
+
+# The largest body each platform sends; anything larger is refused (413) before it is read.
+# Teams: the Bot Connector itself refuses activities over 262 144 bytes (MessageSizeTooBig).
+TEAMS_MAX_BODY_BYTES = 256 * 1024
+# Slack: a message is at most 40 000 characters, and its event carries it twice (text and rich-text
+# blocks), up to 4 bytes a character; a modal's submission (a few 3 000-character fields) is smaller.
+SLACK_MAX_BODY_BYTES = 384 * 1024
+# GET /healthz and unknown paths have no use for a body.
+OTHER_MAX_BODY_BYTES = 1024
+BODY_CAPS = (("/api/", TEAMS_MAX_BODY_BYTES), ("/slack/", SLACK_MAX_BODY_BYTES))
+# Bodies held at once, counted as they are announced. Handling one takes some 50 times its size (parsed,
+# then the SDK's models; 13 MB for a 250 KB activity of many entities): this keeps hostile load to about
+# 110 MB above the bot's own, while real requests, a few KB each, fit by the hundred.
+BODY_BYTES_IN_HAND = 2 * 1024 * 1024
+# How long a request waits for room before it is answered 503 (Slack and Teams send it again later).
+BODY_WAIT_SECONDS = 1.0
+# A body must arrive within this, so a client trickling one in holds its share of the bound no longer.
+BODY_READ_SECONDS = 10.0
 
 
 class ConfigurationError(Exception):
@@ -82,12 +106,73 @@ PLAN_KEY = web.AppKey("policybot_plan", ServerPlan)
 SLACK_KEY = web.AppKey("policybot_slack", object)
 
 
+def body_cap(path: str) -> int:
+    return next((cap for prefix, cap in BODY_CAPS if path.startswith(prefix)), OTHER_MAX_BODY_BYTES)
+
+
+class BodyLimits:
+    """Middleware for every route, the Teams sub-application's included: a body larger than its route's
+    cap is refused (413), by its Content-Length before a byte of it is read, or as soon as it passes the cap
+    when it comes in chunks; while `in_hand_bytes` of bodies are being read and handled, more wait up to
+    `wait_seconds` for room and are then answered 503. The body is read here, within `read_seconds`, and
+    handed on in the request."""
+
+    def __init__(
+        self,
+        *,
+        in_hand_bytes: int = BODY_BYTES_IN_HAND,
+        wait_seconds: float = BODY_WAIT_SECONDS,
+        read_seconds: float = BODY_READ_SECONDS,
+    ) -> None:
+        self.in_hand_bytes = in_hand_bytes
+        self.wait_seconds = wait_seconds
+        self.read_seconds = read_seconds
+        self.held = 0
+        self._room = asyncio.Condition()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        if not request.body_exists:
+            return await handler(request)
+        cap = body_cap(request.path)
+        announced = request.content_length
+        if announced is not None and announced > cap:
+            return web.Response(status=413, text=f"the body is larger than {cap} bytes")
+        share = cap if announced is None else announced
+        async with self._room:
+            try:
+                async with asyncio.timeout(self.wait_seconds):
+                    await self._room.wait_for(lambda: self.held + share <= self.in_hand_bytes)
+            except TimeoutError:
+                return web.Response(status=503, text="busy; try again in a moment", headers={"Retry-After": "1"})
+            self.held += share
+        try:
+            capped = request.clone(client_max_size=cap)
+            try:
+                async with asyncio.timeout(self.read_seconds):
+                    await capped.read()  # kept by the request: the handler reads it from there
+            except web.HTTPRequestEntityTooLarge:
+                return web.Response(status=413, text=f"the body is larger than {cap} bytes")
+            except TimeoutError:
+                return web.Response(status=408, text="the body did not arrive in time")
+            return await handler(capped)
+        finally:
+            async with self._room:
+                self.held -= share
+                self._room.notify_all()
+
+
+BODY_LIMITS_KEY = web.AppKey("policybot_body_limits", BodyLimits)
+
+
 def build_app(*, settings: Settings, core, plan: ServerPlan | None = None) -> web.Application:
     """The aiohttp application with the routes of every configured platform. Slack's Socket Mode, which
     is not a route, is started by `serve`."""
     plan = plan or plan_server(settings)
-    app = web.Application(client_max_size=1024**2)
+    limits = BodyLimits()
+    app = web.Application(middlewares=[limits.middleware])
     app[PLAN_KEY] = plan
+    app[BODY_LIMITS_KEY] = limits
     app.router.add_get("/healthz", _healthz)
     if plan.teams:
         from bot.teams import mount_teams
@@ -176,7 +261,7 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
         outbox = OutboxWorker(settings=settings, core=core, plan=plan)
         stoppables.append(outbox)
         outbox.start()
-        reminders = Reminders(core=core)
+        reminders = Reminders(core=core, retention_days=settings.retention_days)
         stoppables.append(reminders)
         reminders.start()
         if plan.slack and settings.slack_app_token:
@@ -229,20 +314,49 @@ async def serve(settings: Settings, *, with_emulator: bool = True, stop: asyncio
 class Reminders:
     """Queues the reminders once at start and then every `interval_seconds`: report deadlines (acknowledge
     within 7 days, feedback within 3 months), questions unanswered after two school days, removals not
-    confirmed by their deadline. Each reminder is sent once, so restarts repeat nothing."""
+    confirmed by their deadline. Each reminder is sent once, so restarts repeat nothing.
 
-    def __init__(self, *, core, interval_seconds: float = REMINDER_INTERVAL_SECONDS) -> None:
+    Also purges, at start and then every `purge_interval_seconds`, what `policybot purge` does (cases closed
+    more than `retention_days` ago, event digests after a week, the conversation references of people
+    silent for a year): a running server keeps its own retention schedule."""
+
+    def __init__(
+        self,
+        *,
+        core,
+        retention_days: int,
+        interval_seconds: float = REMINDER_INTERVAL_SECONDS,
+        purge_interval_seconds: float = PURGE_INTERVAL_SECONDS,
+    ) -> None:
         self._core = core
+        self._retention_days = retention_days
         self._interval = interval_seconds
+        self._purge_interval = purge_interval_seconds
         self._task: asyncio.Task | None = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        purged_at: float | None = None
         while True:
             try:
                 await self._core.send_reminders()
             except Exception:
                 log.exception("could not check the deadlines; trying again later")
+            if purged_at is None or loop.time() - purged_at >= self._purge_interval:
+                try:
+                    await self._purge()
+                    purged_at = loop.time()
+                except Exception:
+                    log.exception("could not purge expired data; trying again later")
             await asyncio.sleep(self._interval)
+
+    async def _purge(self) -> None:
+        from storage import repository as repo
+
+        database = self._core.database
+        async with database.transaction() as session:
+            await repo.purge_expired(session=session, retention_days=self._retention_days)
+        await database.empty_write_ahead_log()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="policybot-reminders")

@@ -1,12 +1,15 @@
 """Action ids of the buttons flows put on replies, and the small JSON values they carry.
 
 Adapters pass `Button.action_id` and `Button.value` through unchanged and hand them back as a
-`ButtonClick`; only the flows read the values. A value must stay under Slack's 2 000-character limit.
+`ButtonClick`; only the flows read the values. The core signs each value on the way out and checks it on
+the way back (`handlers.signing`), so a signed value must stay under Slack's 2 000-character limit.
 """
 
 from __future__ import annotations
 
 import json
+
+from handlers.signing import SIGNATURE_CHARS
 
 ASK_HEADTEACHER = "policybot.ask_headteacher"
 FEEDBACK_HELPFUL = "policybot.feedback_helpful"
@@ -51,7 +54,8 @@ REMOVAL_FORM = "policybot.removal_form"
 REMOVAL_REJECT_FORM = "policybot.removal_reject_form"
 REPORTER_FORMS = frozenset({REPORT_FORM, FOLLOW_UP_FORM, REPORTER_MESSAGE_FORM})
 
-MAX_VALUE_CHARS = 2000
+SLACK_VALUE_CHARS = 2000
+MAX_VALUE_CHARS = SLACK_VALUE_CHARS - SIGNATURE_CHARS
 _TRUNCATED = "…"
 
 

@@ -116,12 +116,24 @@ async def record_feedback(*, session, repo, message: IncomingMessage, helpful: b
     about = answer_about(message.click.value)
     if about is None:
         return Reply(text=texts.BUTTON_EXPIRED, private=True)
-    # Feedback says how good the answer was, never who asked: no user or conversation id goes in.
-    await repo.record_feedback(
-        session=session, situation=about.get("situation", ""), verdict=about["verdict"], helpful=helpful
+    # Feedback says how good the answer was, never who asked: the person and the answer's message go in
+    # only as one keyed digest, so that a second click is recognised. Without a message id (the terminal)
+    # the answer is known by what the button was about.
+    result = await repo.record_feedback(
+        session=session,
+        situation=about.get("situation", ""),
+        verdict=about["verdict"],
+        helpful=helpful,
+        platform=message.conversation.platform,
+        answer_id=message.click.message_id or message.click.value,
+        user_id=message.sender_id,
     )
-    thanks = texts.FEEDBACK_THANKS_HELPFUL if helpful else texts.FEEDBACK_THANKS_NOT_HELPFUL
-    return Reply(text=thanks.format(headteacher=headteacher), private=message.private)
+    if result.outcome == repo.FEEDBACK_REPEATED:
+        return Reply(text=texts.FEEDBACK_ALREADY_COUNTED, private=message.private)
+    thanks = (texts.FEEDBACK_THANKS_HELPFUL if helpful else texts.FEEDBACK_THANKS_NOT_HELPFUL).format(headteacher=headteacher)
+    if result.outcome == repo.FEEDBACK_CHANGED:
+        thanks = f"{texts.FEEDBACK_CHANGED} {thanks}"
+    return Reply(text=thanks, private=message.private)
 
 
 def verdict_heading(verdict: str, *, headteacher: str) -> str:

@@ -19,10 +19,9 @@ from handlers import decision_texts as texts
 from handlers.ask import ECHO_CHARS, MAX_QUESTION_CHARS, answer_about, shorten, topic_of, verdict_heading
 from handlers import report_texts
 from handlers import texts as conversation_texts
-from handlers.deciders import asker_name, decider_or_refusal, name_of, number_in, person_ref, when
+from handlers.deciders import asker_name, decider_or_refusal, leaves_it_to_another, name_of, number_in, person_ref, when
 from handlers.flow import FlowContext, RoleNames
 from handlers.messages import Button, ConversationRef, Fact, Form, FormField, IncomingMessage, Quote, Reply
-from policy_kb.answer import Verdict
 from storage import repository as repo
 from storage.errors import AlreadyDecided, TextTooLong
 
@@ -257,6 +256,9 @@ async def _open_question(context: FlowContext, message: IncomingMessage, escalat
     escalation = await repo.get_escalation(session=context.session, escalation_id=escalation_id)
     if escalation is None or escalation.kind != "question":
         return None, None, Reply(text=texts.UNKNOWN_ITEM, private=True)
+    if await leaves_it_to_another(context, message.conversation, platform=escalation.requester_platform,
+                                  user_id=escalation.requester_user_id):
+        return None, None, Reply(text=texts.OWN_QUESTION, private=True)
     return actor, escalation, None
 
 

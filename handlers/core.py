@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Protocol
 
 from handlers import (
@@ -23,9 +24,12 @@ from handlers import (
 from handlers.flow import FlowContext, RoleNames
 from handlers.messages import Button, ConversationRef, IncomingFile, IncomingMessage, Quote, Reply
 from handlers.router import PRIVATE_ROUTES, Route, route
+from handlers.shown_text import whole
+from handlers.signing import Signer
 from policy_kb.answer import Verdict
 from storage import repository as repo
 from storage.claims import EventClaims
+from storage.errors import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,8 @@ class ConversationCore:
         self.question_reminder_school_days = question_reminder_school_days
         self.removal_deadline_hours = removal_deadline_hours
         self._one_writer = asyncio.Lock() if getattr(database, "dialect", "") == "sqlite" else None
+        # Button values and form metadata come back from the client: believed only when signed by us.
+        self.signer = Signer.from_cipher(database.cipher)
         self._claims = EventClaims(transaction=self._transaction)
         self._background: set[asyncio.Task] = set()
         # The policy's own support clauses, shown to someone who has just reported (never written in code).
@@ -99,8 +105,17 @@ class ConversationCore:
         )
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
-        """The replies to one message; [] when this delivery was already handled."""
+        """The replies to one message; [] when this delivery was already handled. Every button and form
+        in them is signed (`handlers.signing`)."""
+        return [self.signer.signed(reply) for reply in await self._handle(safe_text(message))]
+
+    async def _handle(self, message: IncomingMessage) -> list[Reply]:
         try:
+            message, refusal = self._verified(message)
+            if refusal is not None:
+                # Nothing is claimed or written: the value is not one this bot gave out.
+                log.info("refused a %s button or form whose data was not signed by this bot", message.conversation.platform)
+                return [refusal]
             chosen = route(message)
             # Answering a question is pure computation with no side effect: done before the transaction,
             # so the database (one writer at a time on SQLite) is held only for the claim itself.
@@ -131,10 +146,35 @@ class ConversationCore:
             if self.wake_outbox is not None:
                 self.wake_outbox()
             return replies
-        except Exception:
+        except Exception as error:
             # No message text in the log: it may be a report or name a pupil.
-            log.exception("could not handle a %s message", message.conversation.platform)
-            return [Reply(text=texts.SOMETHING_WENT_WRONG.format(headteacher=self.headteacher), private=True)]
+            if database_unreachable(error):
+                # While the database is down every request fails alike: one line each, not a traceback.
+                log.warning("could not reach the database for a %s message (%s); asked to try again", message.conversation.platform, type(error).__name__)
+            else:
+                log.exception("could not handle a %s message", message.conversation.platform)
+            apology = texts.FORM_NOT_SAVED if message.form is not None else texts.SOMETHING_WENT_WRONG
+            return [Reply(text=apology.format(headteacher=self.headteacher), private=True)]
+
+    def _verified(self, message: IncomingMessage) -> tuple[IncomingMessage, Reply | None]:
+        """The message with its click's value or form's metadata as the bot issued them, or the refusal
+        when they do not carry the bot's signature for that very button or form (altered, moved to another
+        button, or from before signing began)."""
+        if message.click is not None:
+            click = message.click
+            value = self.signer.button_value(action_id=click.action_id, signed=click.value)
+            if value is None and click.action_id in removal.UNSIGNED_ACTIONS:
+                value = click.value
+            if value is None:
+                return message, Reply(text=texts.BUTTON_CHANGED, private=True)
+            return replace(message, click=replace(click, value=value)), None
+        if message.form is not None:
+            form = message.form
+            metadata = self.signer.form_metadata(form_id=form.form_id, signed=form.private_metadata)
+            if metadata is None:
+                return message, Reply(text=texts.FORM_CHANGED, in_form=True, private=True)
+            return replace(message, form=replace(form, private_metadata=metadata)), None
+        return message, None
 
     def _context(self, session, **work) -> FlowContext:
         return FlowContext(
@@ -168,7 +208,7 @@ class ConversationCore:
         what waits for this person (the `dashboard`)."""
         async with self.database.transaction() as session:
             waiting = await dashboard.overview(context=self._context(session), person=conversation)
-        return [self._help(private=False), *waiting]
+        return [self.signer.signed(reply) for reply in (self._help(private=False), *waiting)]
 
     def _help(self, *, private: bool) -> Reply:
         return Reply(
@@ -234,8 +274,9 @@ class ConversationCore:
     async def deliver(self, notification, *, senders: Mapping[str, PersonSender]) -> None:
         """Send one outbox notification (`storage.repository.ClaimedNotification`) to its recipient, or to
         every holder of its role on the platforms in `senders`. Raises when it must be tried again: the
-        outbox keeps it pending. A recipient who got it before a later one failed may get it twice."""
-        reply = self._notification_message(notification)
+        outbox keeps it pending. A recipient who got it before a later one failed is not sent it again on Slack
+        (its sender looks for the `delivery_key` first); on Teams they may get it twice."""
+        reply = replace(self._notification_message(notification), delivery_key=f"notification-{notification.id}")
         if notification.recipient_role is not None:
             # What the headteacher decides, a deputy they named may decide too; reports stay with the role.
             roles = (
@@ -266,7 +307,7 @@ class ConversationCore:
         render = NOTIFICATIONS.get(notification.kind)
         if render is None:
             raise UnknownNotificationKind(f"no message for {notification.kind!r} notifications in this version")
-        return render(notification.payload, names=self.names)
+        return self.signer.signed(render(notification.payload, names=self.names))
 
     async def send_reminders(self, *, now=None) -> int:
         """Queue the reminders due by `now` (a frozen clock in tests): cases' deadlines, questions left
@@ -285,7 +326,6 @@ class ConversationCore:
         await self.database.close()
 
     def _answer_without_storage(self, chosen: Route, message: IncomingMessage) -> list[Reply]:
-        headteacher = self.headteacher
         match chosen:
             case Route.EMPTY:
                 return [Reply(text=texts.EMPTY_QUESTION, private=message.private)]
@@ -303,6 +343,28 @@ class ConversationCore:
             advisor=self.advisor, message=message, question=message.text.strip(), headteacher=self.headteacher
         )
 
+
+def _safe(text: str) -> str:
+    # UTF-16 halves: a platform's JSON can carry one without its pair ("\ud83d"), which no encoder, cipher
+    # or database takes. A whole pair written as two halves is kept as the character it makes.
+    return whole(text) if _SURROGATE.search(text) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(thing):
+    """`thing` (an IncomingMessage, and everything in it) with every lone surrogate replaced by U+FFFD,
+    so that no flow (hashing, encrypting, storing as JSON) can be broken by one."""
+    if isinstance(thing, str):
+        return _safe(thing)
+    if isinstance(thing, (tuple, list)):
+        return type(thing)(safe_text(item) for item in thing)
+    if isinstance(thing, dict):
+        return {safe_text(key): safe_text(value) for key, value in thing.items()}
+    if is_dataclass(thing) and not isinstance(thing, type):
+        return replace(thing, **{f.name: safe_text(getattr(thing, f.name)) for f in fields(thing) if f.init})
+    return thing
 
 
 def _support_quotes(advisor) -> tuple[Quote, ...]:

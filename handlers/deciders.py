@@ -1,7 +1,8 @@
 """Who may decide (the headteacher, or a deputy they named), and how people are named on cards.
 
 Every decision is checked against the stored roles, whatever the button's value says: a card forwarded
-to someone else, or a forged click, changes nothing.
+to someone else, or a click replayed by them, changes nothing; and nobody decides about themselves while
+another decider can.
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ async def decider_or_refusal(context: FlowContext, message: IncomingMessage) -> 
     if role is None:
         return None, Reply(text=texts.NOT_A_DECIDER.format(headteacher=context.headteacher), private=True)
     return actor_of(message, role), None
+
+
+async def leaves_it_to_another(context: FlowContext, person: ConversationRef, *, platform: str | None, user_id: str | None) -> bool:
+    """Whether `person` must leave this decision to another decider: it is about them (they asked the
+    question, it is their post) and someone else can decide it. With nobody else, it waits for no one."""
+    if not user_id or (platform, user_id) != (person.platform, person.user_id):
+        return False
+    for role in repo.DECIDER_ROLES:
+        for holder in await repo.list_role_holders(session=context.session, role=role):
+            if (holder.platform, holder.user_id) != (person.platform, person.user_id):
+                return True
+    return False
 
 
 def actor_of(message: IncomingMessage, role: str) -> repo.Actor:

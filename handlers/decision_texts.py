@@ -166,6 +166,15 @@ NOT_A_DECIDER = (
     "Only {headteacher} (or a deputy they've named) can decide this. Nothing was changed."
 )
 UNKNOWN_ITEM = "Sorry, that button doesn't match anything I know of. Nothing was changed."
+# Nobody decides about themselves: another decider (the headteacher, or a deputy they've named) must.
+OWN_QUESTION = (
+    "You asked this question yourself, so someone else who decides (the headteacher, or a deputy they've "
+    "named) must answer it. Nothing was changed."
+)
+OWN_POST = (
+    "This request is about your own post, so someone else who decides (the headteacher, or a deputy they've "
+    "named) must decide it. Nothing was changed."
+)
 
 # --- The overview (`dashboard`, and the Slack App Home) -------------------------------------------------
 DASHBOARD_WORDS = ("dashboard", "overview", "my dashboard", "what's waiting", "whats waiting", "waiting for me")

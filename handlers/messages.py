@@ -156,3 +156,6 @@ class Reply:
     form_errors: tuple[tuple[str, str], ...] = ()
     # What a phone's lock screen and the notification list show, when it must say less than the message.
     notification_text: str = ""
+    # Set on an outbox notification: the same key on every attempt, so a platform that can look up what it
+    # already took (Slack's message metadata) sends it once even when a crash hid the first success.
+    delivery_key: str = ""

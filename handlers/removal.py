@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from handlers import actions, report_texts
 from handlers import texts as conversation_texts
 from handlers import decision_texts as texts
-from handlers.deciders import actor_of, asker_name, decider_or_refusal, decider_role, name_of, number_in, person_ref, when
+from handlers.deciders import (
+    actor_of, asker_name, decider_or_refusal, decider_role, leaves_it_to_another, name_of, number_in, person_ref, when,
+)
 from handlers.flow import FlowContext, RoleNames
 from handlers.messages import PERSON_PREFIX, Button, Choice, ConversationRef, Fact, Form, FormField, IncomingMessage, Quote, Reply
 from storage import repository as repo
@@ -341,6 +343,8 @@ async def _decider_and_request(context: FlowContext, message: IncomingMessage, v
     request = await _request(context, value)
     if request is None:
         return None, None, _gone(in_form=in_form)
+    if await leaves_it_to_another(context, message.conversation, platform=request.poster_platform, user_id=request.poster_user_id):
+        return None, None, [Reply(text=texts.OWN_POST, private=True, in_form=in_form)]
     return actor, request, None
 
 
@@ -490,6 +494,10 @@ def done_message(payload: dict, *, names: RoleNames) -> Reply:
     )
 
 
+# Buttons whose value is what the person pointed at, not the bot's word, taken unsigned: the Slack message
+# shortcut's value is the message it was pressed on, made by the adapter. Like the words of `remove: …`, it
+# only fills in the form the person then sends (whose own metadata is signed).
+UNSIGNED_ACTIONS = frozenset({actions.REMOVAL_START})
 ACTIONS = {
     actions.REMOVAL_START: start,
     actions.REMOVAL_APPROVE: approve,

@@ -66,9 +66,25 @@ EMPTY_QUESTION = (
 )
 BUTTON_EXPIRED = "Sorry, that button no longer works. Please ask your question again."
 FORM_NOT_EXPECTED = "Sorry, I wasn't expecting that form. Please start again from the beginning."
+# A button or form whose data is not what policybot gave it (altered, or from before an upgrade): nothing is done.
+BUTTON_CHANGED = (
+    "Sorry, this button has expired or was changed, so I haven't done anything. "
+    "Please use the buttons on a newer message, or type \"dashboard\" to see what's waiting for you."
+)
+FORM_CHANGED = (
+    "Sorry, this form has expired or was changed, so I haven't done anything with it. "
+    "Please start again from a newer message."
+)
+# Shown in place of a form while what was sent is still being saved (a busy moment): the answer replaces it.
+FORM_SAVING = "Saving what you sent… This takes a moment; please keep this window open for your answer."
 SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on my side and I couldn't answer. Nothing you sent has been lost; "
     "please try again in a moment, or ask {headteacher} directly."
+)
+# A form that could not be saved (the database down, say): what was typed in it is not kept anywhere.
+FORM_NOT_SAVED = (
+    "Sorry, something went wrong on my side and what you sent in that form was not saved. "
+    "Please send it again in a moment, or ask {headteacher} directly."
 )
 
 # --- Feedback -----------------------------------------------------------------------------------------
@@ -76,6 +92,8 @@ FEEDBACK_THANKS_HELPFUL = "Thanks, glad it helped."
 FEEDBACK_THANKS_NOT_HELPFUL = (
     "Thanks for telling me. If you're still unsure, ask {headteacher} before you post."
 )
+FEEDBACK_ALREADY_COUNTED = "You've already told me about this answer, thanks: it counts once."
+FEEDBACK_CHANGED = "I've changed your feedback on this answer."
 
 # --- Ask the headteacher ------------------------------------------------------------------------------
 # The answer card is replaced by this once the question is on its way (so its button cannot be pressed

@@ -127,12 +127,7 @@ async def _purge(db, settings, args) -> int:
     days = args.days or settings.retention_days
     async with db.transaction() as session:
         report = await repo.purge_expired(session=session, retention_days=days)
-    if db.dialect == "sqlite":
-        # secure_delete overwrote the pages in the database; also empty the write-ahead log that held them.
-        # Outside any transaction (ours all begin with BEGIN IMMEDIATE), so straight on the driver's connection.
-        async with db.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    await db.empty_write_ahead_log()
     counts = report.as_dict()
     print(f"Purged data older than {days} days (closed cases by their closing day):")
     labels = {
@@ -144,6 +139,7 @@ async def _purge(db, settings, args) -> int:
         "notifications": "delivered notifications deleted",
         "expired_notifications": "undelivered notifications given up",
         "processed_events": "processed-event records deleted",
+        "conversation_references": "conversation references of people silent for a year deleted",
     }
     for name, label in labels.items():
         print(f"  {counts[name]:>6}  {label}")

@@ -95,12 +95,48 @@ class Database:
         finally:
             await session.close()
 
+    async def empty_write_ahead_log(self) -> None:
+        """SQLite: move the write-ahead log into the database and empty it, so pages a purge overwrote
+        (secure_delete) do not live on in the log. Nothing to do on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return
+        # Outside any transaction (ours all begin with BEGIN IMMEDIATE), so straight on the driver's connection.
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def close(self) -> None:
         await self.engine.dispose()
 
 
+class _StatementsWithoutValues(logging.Filter):
+    """At DEBUG the database's loggers write the values that pass through them: SQLAlchemy each result row,
+    aiosqlite each call with its arguments (a statement's parameters). Those values are user, conversation
+    and tenant ids, so they are taken out whatever the loggers' levels: rows are dropped, calls are named.
+    The statements and their timings are kept (parameters are hidden by `hide_parameters`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "aiosqlite":
+            record.args = tuple(_called(arg) for arg in record.args or ())
+            return True
+        return record.msg != "Row %r"
+
+
+def _called(value: object) -> str:
+    """What aiosqlite ran (`execute`, `commit`…) or the type of error it returned, without arguments."""
+    function = getattr(value, "func", value)
+    return getattr(function, "__qualname__", None) or type(value).__name__
+
+
+_WITHOUT_VALUES = _StatementsWithoutValues()
+# The loggers the filter sits on: a logger's filters see only the records made on it, not its children's.
+VALUE_LOGGERS = ("sqlalchemy.engine.Engine", "aiosqlite")
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     # hide_parameters: a failing statement's message must not carry user ids or conversation ids into logs.
+    for name in VALUE_LOGGERS:
+        logging.getLogger(name).addFilter(_WITHOUT_VALUES)  # adding it again changes nothing
     url = _parse_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)

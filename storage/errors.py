@@ -37,3 +37,13 @@ class NotFound(StorageError, LookupError):
 
 class CaseClosed(StorageError, ValueError):
     """A closed case takes no new messages."""
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (down, restarting, a dropped connection),
+    rather than that the code is wrong: worth one line in the log, not a traceback per request."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, (exc.OperationalError, exc.InterfaceError))
+    return isinstance(error, (ConnectionError, TimeoutError, exc.TimeoutError))

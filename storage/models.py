@@ -7,7 +7,8 @@ Privacy rules the schema itself enforces:
   descriptions and reasons, and notification payloads are stored encrypted (`*_encrypted` columns, see
   `storage.crypto`). Audit details never hold free text that staff or reporters typed: they say that a
   note exists, not what it says.
-- Processed events are stored as keyed digests, not as the platform's event ids.
+- Processed events are stored as keyed digests, not as the platform's event ids; so is who gave feedback
+  on which answer.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class FeedbackBase(SQLModel):
 class Feedback(FeedbackBase, table=True):
     __tablename__ = "feedback"
     id: int | None = Field(default=None, primary_key=True)
+    # HMAC of the answer's message and the person who clicked (see storage.crypto.Cipher.digest): one
+    # feedback per answer per person, though the row says neither which message nor who. None on rows
+    # stored before it was kept.
+    giver_digest: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class FeedbackPublic(FeedbackBase):

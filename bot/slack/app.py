@@ -4,22 +4,31 @@ them to the conversation core and post the rendered replies back through the Web
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
+import time
+import traceback
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import render, translate
-from handlers import actions
+from handlers import actions, texts
 from handlers.messages import IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -32,21 +41,19 @@ REMOVAL_CALLBACK_ID = actions.REMOVAL_START
 RATE_LIMIT_RETRIES = 2
 WEB_API_TIMEOUT_S = 30
 _OUR_ACTIONS = re.compile("^(?:" + "|".join(re.escape(action_id) for action_id in actions.ALL) + ")$")
-
-
-class _NoRequestBodies(logging.Filter):
-    """Bolt logs the whole body of a request whose signature fails: it can hold a report's text and
-    the reporter's user id. Drop those records whatever level someone sets."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Invalid request signature")
+# Slack waits 3 s for the acknowledgement of a click, command or shortcut; the rest is the way there.
+ACK_DEADLINE_S = 2.5
+# Slack's own limit on a request's age (X-Slack-Request-Timestamp).
+SIGNATURE_MAX_AGE_S = 300
+REFUSED_SIGNATURE = '{"error": "invalid request"}'
+NOT_A_SLACK_PAYLOAD = "not a Slack payload"
+# Where an event's message and the core's handling of it wait in bolt's context for the listener.
+_EVENT_ANSWER = "policybot_event_answer"
 
 
 def _quiet_bolt_logger() -> logging.Logger:
     bolt_logger = logging.getLogger("slack_bolt")
     bolt_logger.setLevel(logging.WARNING)
-    if not any(isinstance(f, _NoRequestBodies) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_NoRequestBodies())
     # slack_sdk logs request and response bodies (message texts) at DEBUG.
     logging.getLogger("slack_sdk").setLevel(max(logging.getLogger("slack_sdk").level, logging.INFO))
     return bolt_logger
@@ -77,12 +84,24 @@ def _shared_http_session() -> aiohttp.ClientSession | None:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT_S))
 
 
+class _WebClient(AsyncWebClient):
+    """slack_sdk's client, but an answer that is not a JSON object (a proxy's plain-text page, even with
+    HTTP 200) is refused as a SlackApiError like any other: slack_sdk would raise AttributeError on it,
+    which no caller expects, and a reply's later messages would be lost with it."""
+
+    async def _request(self, *, http_verb, api_url, req_args):
+        response = await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+        if not isinstance(response["data"], (dict, bytes)):
+            response = {**response, "data": {}}
+        return response
+
+
 def build_web_client(*, settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     retry_handlers: list[AsyncRetryHandler] = [
         *async_default_handlers(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
     ]
-    return AsyncWebClient(
+    return _WebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         retry_handlers=retry_handlers,
@@ -104,13 +123,17 @@ class SlackAdapter:
         self._socket_mode_handler = None
         self.bolt_app = AsyncApp(
             client=self.client,
-            # An empty secret would make HMAC checks pass for anyone who signs with "": pass None and
-            # refuse to mount the HTTP route instead (see routes()).
-            signing_secret=settings.slack_signing_secret or None,
+            # handle_http checks every signature before the body is read (bolt parses it first, answers
+            # 500 to a timestamp that is not a number, and logs the body of a request it refuses);
+            # Socket Mode needs none. "" keeps bolt from reading SLACK_SIGNING_SECRET itself.
+            signing_secret="",
+            request_verification_enabled=False,
             logger=_quiet_bolt_logger(),
         )
-        self.bolt_app.event("message")(self._on_direct_message)
-        self.bolt_app.event("app_mention")(self._on_mention)
+        # Bolt acknowledges an event as its listener starts: the core stores it in a listener middleware,
+        # which runs before that, and the listener sends the replies.
+        self.bolt_app.event("message", middleware=[self._stored_first(self._direct_message)])(self._on_event)
+        self.bolt_app.event("app_mention", middleware=[self._stored_first(self._mention)])(self._on_event)
         self.bolt_app.command(COMMAND)(self._on_command)
         self.bolt_app.shortcut(SHORTCUT_CALLBACK_ID)(self._on_shortcut)
         # Only on a message (type message_action): the shortcut needs the message it was pressed on.
@@ -118,6 +141,7 @@ class SlackAdapter:
         self.bolt_app.action(_OUR_ACTIONS)(self._on_button)
         self.bolt_app.view(re.compile(".+"))(self._on_form)
         self.bolt_app.event("app_home_opened")(self._on_home_opened)
+        self.bolt_app.error(_on_unhandled_error)
 
     # --- HTTP and Socket Mode -------------------------------------------------------------------------
 
@@ -138,9 +162,33 @@ class SlackAdapter:
         app.add_routes(self.routes())
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        # Bolt checks the signature and timestamp before any listener runs, answering 401 otherwise.
-        response = await self.bolt_app.async_dispatch(await to_bolt_request(request))
+        body = await request.read()
+        if not self._signed_by_slack(body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+                                     signature=request.headers.get("X-Slack-Signature", "")):
+            return web.Response(status=401, text=REFUSED_SIGNATURE, content_type="application/json")
+        bolt_request = _bolt_request(body, request=request)
+        if bolt_request is None:
+            # Signed, so from Slack or someone holding the secret; never the body in the log.
+            log.warning("a signed Slack request was not a Slack payload; answered 400")
+            return web.Response(status=400, text=NOT_A_SLACK_PAYLOAD)
+        try:
+            response = await self.bolt_app.async_dispatch(bolt_request)
+        except _UNREADABLE:
+            # Bolt itself could not read a field (`"view": {"state": "x"}`): also not a Slack payload.
+            log.warning("a signed Slack request had fields bolt could not read; answered 400")
+            return web.Response(status=400, text=NOT_A_SLACK_PAYLOAD)
         return await to_aiohttp_response(response)
+
+    def _signed_by_slack(self, body: bytes, *, timestamp: str, signature: str) -> bool:
+        """Slack's v0 signature: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret, on a
+        request at most 5 minutes old. Anything malformed is simply not signed."""
+        if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+            return False
+        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_S:
+            return False
+        signed = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self.settings.slack_signing_secret.encode(), signed, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
 
     async def start_socket_mode(self) -> None:
         """Connect to Slack over a WebSocket (no public URL needed) and return; messages are handled in
@@ -176,49 +224,105 @@ class SlackAdapter:
             self._http_session = None
 
     # --- Listeners ------------------------------------------------------------------------------------
-    # Events are acknowledged by bolt before these run. Commands, shortcuts, buttons and forms call
-    # ack() first: Slack waits at most 3 s for it, and the answer (database, Web API) can take longer.
+    # Messages, mentions, commands, shortcuts, buttons and forms are acknowledged once the core has
+    # stored what they did (Slack never sends an acknowledged one again), and the replies go out after
+    # the acknowledgement: Slack waits at most 3 s for it.
 
-    async def _on_direct_message(self, body: dict, context) -> None:
-        message = translate.direct_message(body, bot_user_id=context.bot_user_id, fetch_file=self.download_file)
-        if message is not None:
-            await self._answer(message)
+    def _direct_message(self, body: dict, context: AsyncBoltContext) -> IncomingMessage | None:
+        return _read(translate.direct_message, body, bot_user_id=context.bot_user_id, fetch_file=self.download_file)
 
-    async def _on_mention(self, body: dict, context) -> None:
-        message = translate.mention(body, bot_user_id=context.bot_user_id)
-        if message is not None:
-            await self._answer(message)
+    def _mention(self, body: dict, context: AsyncBoltContext) -> IncomingMessage | None:
+        return _read(translate.mention, body, bot_user_id=context.bot_user_id)
 
-    async def _on_command(self, ack, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await self._answer(translate.slash_command(body), respond=respond)
+    def _stored_first(self, translation: Callable[[dict, AsyncBoltContext], IncomingMessage | None]):
+        """A listener middleware that hands the event to the core before bolt acknowledges it, leaving
+        the message and its replies in the context for `_on_event`."""
 
-    async def _on_shortcut(self, ack, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await self._answer(translate.message_shortcut(body), respond=respond)
+        async def store_first(body: dict, context: AsyncBoltContext, next) -> None:
+            message = translation(body, context)
+            if message is not None:
+                started = time.monotonic()
+                handling = await self._handled_within_deadline(message)
+                # A question's answer exists only in the reply: sent before the acknowledgement too, in the
+                # time left, so that a kill just after it does not lose an answer Slack will not ask again.
+                sending = asyncio.ensure_future(self._send_all(message, await handling, respond=None)) if handling.done() else None
+                if sending is not None:
+                    await asyncio.wait({sending}, timeout=max(0.0, ACK_DEADLINE_S - (time.monotonic() - started)))
+                context[_EVENT_ANSWER] = (message, handling, sending)
+            await next()
 
-    async def _on_removal_shortcut(self, ack, body: dict, respond: AsyncRespond) -> None:
-        # Like a button that opens a form: ack first, then the flow's form goes up with views.open
-        # while the trigger is fresh.
-        await ack()
-        await self._answer(translate.removal_request(body), respond=respond)
+        return store_first
 
-    async def _on_button(self, ack, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        message = translate.button_click(body)
-        if message is None:
-            return
-        view = translate.clicked_view(body)
+    async def _on_event(self, context: AsyncBoltContext) -> None:
+        answer = context.get(_EVENT_ANSWER)
+        if answer is not None:
+            message, handling, sending = answer
+            if sending is None:
+                await self._send_all(message, await handling, respond=None)
+            else:
+                await sending
+
+    async def _on_command(self, ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await self._on_interaction(_read(translate.slash_command, body), ack=ack, respond=respond)
+
+    async def _on_shortcut(self, ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await self._on_interaction(_read(translate.message_shortcut, body), ack=ack, respond=respond)
+
+    async def _on_removal_shortcut(self, ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        # Like a button that opens a form: the flow's form goes up with views.open after the
+        # acknowledgement, while the trigger (valid 3 s from the click) is fresh.
+        await self._on_interaction(_read(translate.removal_request, body), ack=ack, respond=respond)
+
+    async def _on_button(self, ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        message = _read(translate.button_click, body)
         # A button in a modal can show its answer in that modal (views.update), like a submitted form.
-        modal = view if view is not None and view.get("type") == "modal" and view.get("id") else None
-        await self._answer(message, respond=respond, modal=modal)
+        modal = _read(_clicked_modal, body) if message is not None else None
+        await self._on_interaction(message, ack=ack, respond=respond, modal=modal)
+
+    async def _on_interaction(self, message: IncomingMessage | None, *, ack: AsyncAck, respond: AsyncRespond,
+                              modal: dict | None = None) -> None:
+        if message is None:
+            await ack()
+            return
+        await self._send_all(message, await self._stored_then_acknowledged(message, ack=ack), respond=respond, modal=modal)
+
+    async def _stored_then_acknowledged(self, message: IncomingMessage, *, ack: AsyncAck) -> list[Reply]:
+        handling = await self._handled_within_deadline(message)
+        await ack()
+        return await handling
+
+    async def _handled_within_deadline(self, message: IncomingMessage) -> asyncio.Future[list[Reply]]:
+        """The core's handling of `message`, once it has committed the message's effects and the
+        notifications they owe (one transaction), so that a kill after the acknowledgement loses nothing;
+        or, past ACK_DEADLINE_S, still under way: the acknowledgement goes anyway and the work finishes
+        afterwards. Without one in 3 s Slack tells the person a click or command failed, though it will
+        still be stored, and invites a second try (and sends an event again, which the core would find
+        already claimed); a late one changes nothing. Acknowledging in time leaves only what a kill in
+        the remaining moment would lose, and only when the database is that slow: logged, so it shows."""
+        handling = asyncio.ensure_future(self.core.handle(message))
+        done, _ = await asyncio.wait({handling}, timeout=ACK_DEADLINE_S)
+        if not done:
+            log.warning("a Slack request took over %.1f s to store; acknowledged before it was stored", ACK_DEADLINE_S)
+        return handling
 
     async def _on_form(self, ack, body: dict) -> None:
         """A submitted modal, answered in the HTTP response: field errors keep it open, an answer meant
         for the form replaces it ("update"), anything else closes it. The core's work is one short
-        transaction, well inside Slack's 3 s."""
-        message = translate.form_submission(body, fetch_file=self.download_file)
-        replies = await self.core.handle(message)
+        transaction, well inside Slack's 3 s; when the database is slower than that, the answer follows."""
+        message = _read(translate.form_submission, body, fetch_file=self.download_file)
+        if message is None:
+            await ack()
+            return
+        handling = asyncio.ensure_future(self.core.handle(message))
+        if not (await asyncio.wait({handling}, timeout=ACK_DEADLINE_S))[0]:
+            # Past 3 s Slack tells the person it failed, inviting a second report of one being stored: the
+            # modal says it is being saved, and shows the answer (a case code and secret) once it is.
+            log.warning("a Slack form took over %.1f s to store; its answer follows in the modal", ACK_DEADLINE_S)
+            await ack(response_action="update", view=render.form_view(Reply(text=texts.FORM_SAVING)))
+            view_id = (body.get("view") or {}).get("id")
+            await self._send_all(message, await handling, respond=None, modal={"id": view_id} if view_id else None, can_open_form=False)
+            return
+        replies = handling.result()
         shown = _reply_for_the_form(replies)
         try:
             if shown is None:
@@ -235,7 +339,7 @@ class SlackAdapter:
         await self._send_all(message, [reply for reply in replies if reply is not shown], respond=None, can_open_form=False)
 
     async def _on_home_opened(self, body: dict) -> None:
-        conversation = translate.home_opened(body)
+        conversation = _read(translate.home_opened, body)
         if conversation is None:
             return
         try:
@@ -293,9 +397,6 @@ class SlackAdapter:
 
     # --- Answering ------------------------------------------------------------------------------------
 
-    async def _answer(self, message: IncomingMessage, *, respond: AsyncRespond | None = None, modal: dict | None = None) -> None:
-        await self._send_all(message, await self.core.handle(message), respond=respond, modal=modal)
-
     async def _send_all(self, message: IncomingMessage, replies: list[Reply], *, respond: AsyncRespond | None,
                         modal: dict | None = None, can_open_form: bool = True) -> None:
         for reply in replies:
@@ -312,6 +413,9 @@ class SlackAdapter:
             except (SlackApiError, SlackRequestError) as error:
                 # Only Slack's error code: the payload holds the person's text.
                 log.warning("Slack refused a reply: %s", error_code(error))
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                # Each reply is tried on its own; aiohttp's messages name the address, so only the kind.
+                log.warning("Slack could not be reached for a reply: %s", type(error).__name__)
 
     async def _show_in_modal(self, reply: Reply, *, modal: dict | None) -> None:
         # What a form's answer holds (a case code, a secret) never goes into the chat history.
@@ -369,6 +473,43 @@ def error_code(error: Exception, *, default: str = "") -> str:
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
     return default or f"HTTP {getattr(response, 'status_code', '?')}"
+
+
+# What reading a payload's fields as Slack documents them raises on values of other kinds (`payload.get`
+# on a list, `len(3)`, `body["view"]["type"]`), and ValueError for UnicodeDecodeError and JSONDecodeError.
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+Translated = TypeVar("Translated")
+
+
+def _bolt_request(body: bytes, *, request: web.Request) -> AsyncBoltRequest | None:
+    """The request as bolt reads it; None when the body is not a Slack payload: not UTF-8, not JSON, not
+    a JSON object, or an object whose fields bolt cannot read (`"authorizations": 3`)."""
+    try:
+        bolt_request = AsyncBoltRequest(body=body.decode("utf-8"), query=request.query_string, headers=request.headers)
+    except _UNREADABLE:
+        return None
+    return bolt_request if isinstance(bolt_request.body, dict) else None
+
+
+def _read(translation: Callable[..., Translated], body: dict, **options) -> Translated | None:
+    """`translation(body)`, or None for a payload (signed, so from Slack or a holder of the secret)
+    whose fields are of kinds Slack never sends: ignored like a payload that is not for the bot."""
+    try:
+        return translation(body, **options)
+    except _UNREADABLE:
+        log.warning("a Slack payload with fields of unexpected kinds was ignored")
+        return None
+
+
+def _clicked_modal(body: dict) -> dict | None:
+    view = translate.clicked_view(body)
+    return view if view is not None and view.get("type") == "modal" and view.get("id") else None
+
+
+async def _on_unhandled_error(error: Exception) -> None:
+    """Bolt's own handler logs the error's message, which can quote a payload (a ValueError names the
+    value it could not read): here only its kind and where it happened."""
+    log.error("a Slack listener failed: %s\n%s", type(error).__name__, "".join(traceback.format_tb(error.__traceback__)))
 
 
 def _field_errors(reply: Reply, *, view: dict) -> dict[str, str]:

@@ -1,5 +1,13 @@
 """Neutral replies in, Block Kit out. Everything a person or the policy wrote is escaped, so a
-`<!channel>` or `<@U123>` in a question can never ping anyone, and every Block Kit limit is respected."""
+`<!channel>`, `<@U123>` or `<https://x|label>` in a question can never ping anyone or hide a link, and
+every Block Kit limit is respected (a cut never falls inside an `&amp;`).
+
+Slack also links bare addresses (`https://evil.example`, `www.evil.example`, `evil.com`) in mrkdwn and in a
+message's `text`. A report or a question is a person's words shown by the bot to another person (the
+headteacher), where a link looks like one the bot sends: so every shown text is defused as on Teams
+(`handlers.shown_text`): it reads as typed and nothing is clickable. mrkdwn objects are also `verbatim`, so Slack does not parse names or
+addresses in them itself. Values that come back (a form's initial values, options', buttons') are never
+defused; every string is made valid Unicode (a lone surrogate becomes U+FFFD), as UTF-8 cannot carry one."""
 
 from __future__ import annotations
 
@@ -8,12 +16,15 @@ from collections.abc import Sequence
 
 from handlers import decision_texts, texts
 from handlers.messages import PERSON_PREFIX, Choice, Fact, Form, FormField, Reply
+from handlers.shown_text import shown_text, typed_text, whole
 from handlers.splitting import split_text
 
 # Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_TEXT_MAX = 3000
 FIELD_TEXT_MAX = 2000
 FIELDS_PER_SECTION = 10
+FACT_LABEL_MAX = 200  # of a field's 2 000: a fact's label is a few words of ours
+HEADING_MAX = 300
 BLOCKS_MAX = 50
 BUTTONS_PER_ACTIONS_BLOCK = 25
 BUTTON_TEXT_MAX = 75
@@ -45,24 +56,28 @@ DEFAULT_VIEW_TITLE = getattr(texts, "FORM_DEFAULT_TITLE", "policybot")
 CLOSE_LABEL = getattr(texts, "FORM_CLOSE", "Close")
 # The last line of an App Home tab that had more to show than Slack's 100 blocks.
 # A Slack user id (U… or, on Enterprise Grid, W…): safe in a mention or as a people picker's initial user.
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 PLATFORM = "slack"
 
 SHORTENED = "…"
 
 
 def escape(text: str) -> str:
-    """Slack's mrkdwn escaping: only these three characters are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's mrkdwn escaping (only these three characters are control characters) of the defused text."""
+    return shown_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(SHORTENED)] + SHORTENED
+    """`text` in at most `limit` characters; escaped text is cut before an entity, never inside one."""
+    if len(text) <= limit:
+        return text
+    cut = _before_entity(text, limit - len(SHORTENED))
+    return text[:cut] + SHORTENED
 
 
 def _before_entity(text: str, cut: int) -> int:
     """A cut moved back so it never falls inside an `&amp;`-style entity of escaped text."""
-    entity = text.rfind("&", cut - 5, cut)
+    entity = text.rfind("&", max(cut - 4, 0), cut)
     return entity if entity != -1 and ";" not in text[entity:cut] else cut
 
 
@@ -70,12 +85,21 @@ def _chunks(text: str, limit: int) -> list[str]:
     return split_text(text, limit, adjust_hard_cut=_before_entity)
 
 
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _section(mrkdwn: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+    return {"type": "section", "text": _mrkdwn(mrkdwn)}
+
+
+def _sections(mrkdwn: str) -> list[dict]:
+    # Slack refuses a section whose text is empty or only spaces.
+    return [_section(piece) for piece in _chunks(mrkdwn, SECTION_TEXT_MAX) if piece.strip()]
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(escape(text), CONTEXT_TEXT_MAX)}]}
+    return {"type": "context", "elements": [_mrkdwn(shorten(escape(text), CONTEXT_TEXT_MAX))]}
 
 
 def _quote(*, section: str, text: str) -> str:
@@ -86,12 +110,12 @@ def _quote(*, section: str, text: str) -> str:
 def _button(button) -> dict:
     element = {
         "type": "button",
-        "text": {"type": "plain_text", "text": shorten(button.label, BUTTON_TEXT_MAX), "emoji": True},
-        "action_id": button.action_id[:ACTION_ID_MAX],
+        "text": _plain(button.label, BUTTON_TEXT_MAX),
+        "action_id": whole(button.action_id)[:ACTION_ID_MAX],
     }
     if button.value:
         # A value longer than Slack allows would make the whole message fail; flows keep theirs short.
-        element["value"] = button.value[:BUTTON_VALUE_MAX]
+        element["value"] = whole(button.value)[:BUTTON_VALUE_MAX]
     if button.style:
         element["style"] = button.style
     return element
@@ -104,29 +128,37 @@ def fallback_text(reply: Reply) -> str:
     return shorten(escape(text), FALLBACK_TEXT_MAX)
 
 
-def _fact_value(fact: Fact) -> str:
+def _fact_value(fact: Fact, limit: int) -> str:
     """A person as a mention when they are in this workspace (a user id cannot carry anything typed), else
     their name, with the platform they are on."""
     person = fact.person
     if person is None:
-        return escape(fact.value)
+        return shorten(escape(fact.value), limit)
+    if person.platform == PLATFORM and SLACK_USER_ID.match(person.user_id):
+        return f"<@{person.user_id}>"
     if person.platform == PLATFORM:
-        return f"<@{person.user_id}>" if SLACK_USER_ID.match(person.user_id) else escape(fact.value or person.user_id)
-    return escape(texts.ASKED_BY_ELSEWHERE.format(who=fact.value or person.user_id, platform=person.platform.title()))
+        return shorten(escape(fact.value or person.user_id), limit)
+    who = texts.ASKED_BY_ELSEWHERE.format(who=fact.value or person.user_id, platform=person.platform.title())
+    return shorten(escape(who), limit)
+
+
+def _fact(fact: Fact) -> dict:
+    # The label is short; the value has the rest of the field. Each is cut on its own, so a cut can never
+    # fall inside a mention or an entity.
+    label = f"*{shorten(escape(fact.label), FACT_LABEL_MAX)}*\n"
+    return _mrkdwn(label + _fact_value(fact, FIELD_TEXT_MAX - len(label)))
 
 
 def blocks(reply: Reply) -> list[dict]:
     content: list[dict] = []
-    heading = " ".join(part for part in (reply.icon, f"*{escape(reply.title)}*" if reply.title else "") if part)
-    if heading:
-        content.append(_section(shorten(heading, SECTION_TEXT_MAX)))
-    content.extend(_section(piece) for piece in _chunks(escape(reply.text), SECTION_TEXT_MAX))
+    title = f"*{shorten(escape(reply.title), HEADING_MAX)}*" if reply.title else ""
+    heading = " ".join(part for part in (shown_text(reply.icon), title) if part)
+    if heading.strip():
+        content.append(_section(heading))
+    content.extend(_sections(escape(reply.text)))
     for quote in reply.quotes:
-        content.extend(_section(piece) for piece in _chunks(_quote(section=quote.section, text=quote.text), SECTION_TEXT_MAX))
-    facts = [
-        {"type": "mrkdwn", "text": shorten(f"*{escape(fact.label)}*\n{_fact_value(fact)}", FIELD_TEXT_MAX)}
-        for fact in reply.facts
-    ]
+        content.extend(_sections(_quote(section=quote.section, text=quote.text)))
+    facts = [_fact(fact) for fact in reply.facts]
     for start in range(0, len(facts), FIELDS_PER_SECTION):
         content.append({"type": "section", "fields": facts[start : start + FIELDS_PER_SECTION]})
 
@@ -177,19 +209,22 @@ def message(reply: Reply) -> dict:
 
 
 def _plain(text: str, limit: int) -> dict:
-    # plain_text is shown as typed: Slack does not read mentions or links in it, so no escaping.
-    return {"type": "plain_text", "text": shorten(text, limit), "emoji": True}
+    # plain_text is shown as typed: Slack reads no mentions or markup in it, so no escaping; defused all the
+    # same, as a client may still link an address. Slack refuses an empty one: a blank text shows "…".
+    shown = shorten(shown_text(text), limit)
+    return {"type": "plain_text", "text": shown if shown.strip() else SHORTENED, "emoji": True}
 
 
 def _option(choice: Choice) -> dict:
-    return {"text": _plain(choice.label, OPTION_TEXT_MAX), "value": choice.value[:OPTION_VALUE_MAX]}
+    return {"text": _plain(choice.label, OPTION_TEXT_MAX), "value": whole(choice.value)[:OPTION_VALUE_MAX]}
 
 
 def _text_element(field: FormField) -> dict:
     max_length = max(1, min(field.max_length, TEXT_INPUT_MAX))
     element = {"type": "plain_text_input", "action_id": field.field_id, "multiline": field.multiline, "max_length": max_length}
     if field.initial:
-        element["initial_value"] = field.initial[:max_length]
+        # What the person typed, sent back as it is when they submit.
+        element["initial_value"] = typed_text(field.initial)[:max_length]
     return element
 
 
@@ -268,7 +303,7 @@ def modal(form: Form, *, reply: Reply | None = None) -> dict:
     if reply is not None:
         before.extend(blocks(reply))
     if form.intro:
-        before.extend(_section(piece) for piece in _chunks(escape(form.intro), SECTION_TEXT_MAX))
+        before.extend(_sections(escape(form.intro)))
     # The inputs are the form: what does not fit is the text above them.
     before = before[: MODAL_BLOCKS_MAX - len(inputs)]
     return {
@@ -277,7 +312,7 @@ def modal(form: Form, *, reply: Reply | None = None) -> dict:
         "title": _view_title(form.title, reply.title if reply is not None else ""),
         "submit": _plain(form.submit_label, MODAL_BUTTON_MAX),
         "close": _plain(texts.FORM_CANCEL, MODAL_BUTTON_MAX),
-        "private_metadata": form.private_metadata,
+        "private_metadata": whole(form.private_metadata),
         "blocks": [*before, *inputs],
     }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from datetime import date
 
 from microsoft_agents.activity import (
     Activity,
@@ -40,23 +41,27 @@ INVOKE_CARD = "application/vnd.microsoft.card.adaptive"
 
 class _RecentReferences:
     """The conversation references stored lately, so that a busy chat does not rewrite the same row on
-    every message. Bounded; after a restart each reference is stored again on its first message."""
+    every message. Bounded; each reference is stored again on its first message of a day (and after a
+    restart), so its stored time says the person still writes: references silent for a year are purged."""
 
-    def __init__(self, *, max_entries: int = 10_000) -> None:
-        self._seen: OrderedDict[tuple[str, str], str] = OrderedDict()
+    def __init__(self, *, max_entries: int = 10_000, today=date.today) -> None:
+        self._seen: OrderedDict[tuple[str, str], tuple[str, date]] = OrderedDict()
         self._max_entries = max_entries
+        self._today = today
+
+    def _entry(self, ref: ConversationRef) -> tuple[str, date]:
+        return repr(sorted(ref.raw.items())), self._today()
 
     def is_new(self, ref: ConversationRef) -> bool:
         key = (ref.user_id, ref.conversation_id)
-        fingerprint = repr(sorted(ref.raw.items()))
-        if self._seen.get(key) == fingerprint:
+        if self._seen.get(key) == self._entry(ref):
             self._seen.move_to_end(key)
             return False
         return True
 
     def add(self, ref: ConversationRef) -> None:
         key = (ref.user_id, ref.conversation_id)
-        self._seen[key] = repr(sorted(ref.raw.items()))
+        self._seen[key] = self._entry(ref)
         self._seen.move_to_end(key)
         while len(self._seen) > self._max_entries:
             self._seen.popitem(last=False)
@@ -148,7 +153,7 @@ class PolicyBotAgent(ActivityHandler):
             or not cards.fits_as_plain_text(reply.text)
         )
         if not card_needed:
-            return Activity(type=ActivityTypes.message, text=reply.text, text_format="plain")
+            return Activity(type=ActivityTypes.message, text=cards.plain_text(reply.text), text_format="plain")
         card = cards.render_card(reply, kind=self._card_actions)
         return Activity(
             type=ActivityTypes.message,

@@ -6,11 +6,22 @@ it; Microsoft has documented 28 KB, 40 KB and lately 100 KB, counted in UTF-16):
 is capped, and the reply's own text takes whatever room the rest of the card leaves, up to MAX_CARD_BYTES, so
 a long note (a headteacher's 5 000 characters) is shown whole and a longer one is cut with a note saying so.
 
-TextBlock and FactSet texts are Markdown (bold, italic, lists, links): a person's own words (a report, a
-question) could carry a link whose label hides where it goes. Every such text is escaped with backslashes
-(CommonMark escapes, which Adaptive Card renderers honour); the words policybot itself writes hold no
-Markdown, so escaping everything costs nothing. Input labels, placeholders and choice titles are plain text
-and are left alone.
+TextBlock and FactSet texts, a toggle's title and the labels of radio buttons are Markdown (bold, italic,
+lists, links): a person's own words (a report, a question) could carry a link whose label hides where it
+goes, shown to the headteacher as if the bot sent it. Every such text is escaped with backslashes (CommonMark
+escapes, which Adaptive Card renderers honour); the words policybot itself writes hold no Markdown, so
+escaping everything costs nothing. Input labels, placeholders, drop-down choices, button titles and the
+notification summary are plain text: no backslashes there.
+
+Teams clients also turn bare addresses into links, in Markdown and plain text alike, after the Markdown is
+read (`https://evil.example`, `www.evil.example`, `evil.com`): no escape stops that. So every shown text is
+"defused" (`handlers.shown_text`): a dot in a host-like word becomes U+2024 ONE DOT LEADER, which looks the
+same but is no dot to a link detector, and a word joiner follows the colon of `scheme://`. A person reads
+what was typed and nothing is clickable. What a person typed, put back in a form to send again, is
+never defused (only control characters are dropped): what is submitted is what was typed.
+
+Every rendered string is valid Unicode: a lone surrogate (which JSON allows but UTF-8 cannot carry, so the
+adapter could not send the card) becomes U+FFFD, whatever the core did before.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Literal
 from bot.teams import texts
 from handlers import texts as conversation_texts
 from handlers.messages import PERSON_PREFIX, Button, Choice, Fact, Form, FormField, Reply
+from handlers.shown_text import shown_text, typed_text, whole
 
 PLATFORM = "teams"
 
@@ -29,10 +41,17 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 MAX_TEXT_CHARS = 4000  # one TextBlock's; a longer line of a reply's text becomes several
 MAX_QUOTE_CHARS = 1500
+MAX_HEADING_CHARS = 300
 # The card's JSON in UTF-16, as Teams counts: the oldest documented limit (28 KB) less room for the activity.
 MAX_CARD_BYTES = 26_000
 _SEPARATOR_BYTES = 4  # ", " between two items of a list, in UTF-16
 MAX_SUMMARY_CHARS = 200
+# Plain texts of a card a flow writes (a label, a button, a choice): long enough for any of ours, short enough
+# that a card of them all stays within MAX_CARD_BYTES.
+MAX_LABEL_CHARS = 200
+MAX_BUTTON_CHARS = 80
+MAX_CHOICE_CHARS = 100
+MAX_PLACEHOLDER_CHARS = 150
 # Adaptive Cards want every choice to have a value (the JS renderer reports an empty one as an error, and
 # reads the first option of a drop-down as "nothing chosen"): a choice whose value is "" goes out as this,
 # and translate.py turns it back into "".
@@ -68,9 +87,10 @@ _LINE_START = re.compile(r"^([ \t]*)(?:([-+=])|(\d{1,9})([.)]))", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:
-    """`text` as Adaptive Card Markdown that shows exactly these characters: no link, emphasis, list or
-    heading can come out of it. `**URGENT** [Re-verify](https://x)` shows as typed and links nowhere."""
-    escaped = _INLINE_SPECIALS.sub(lambda match: "\\" + (match.group(1) or "&"), text)
+    """`text` as Adaptive Card Markdown that shows these characters (defused, see `shown_text`): no link,
+    emphasis, list or heading can come out of it. `**URGENT** [Re-verify](https://x)` shows as typed and
+    links nowhere."""
+    escaped = _INLINE_SPECIALS.sub(lambda match: "\\" + (match.group(1) or "&"), shown_text(text))
     return _LINE_START.sub(
         lambda match: match.group(1) + (f"\\{match.group(2)}" if match.group(2) else f"{match.group(3)}\\{match.group(4)}"),
         escaped,
@@ -81,6 +101,11 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(texts.TRUNCATED)] + texts.TRUNCATED
 
 
+def _plain(text: str, limit: int) -> str:
+    """A plain text of the card (no Markdown is read there), defused and capped."""
+    return _cap(shown_text(text), limit)
+
+
 def _text_block(text: str, **extra) -> dict:
     # Capped first, so that the cut can never split an escape in two.
     return {"type": "TextBlock", "text": escape_markdown(_cap(text, MAX_TEXT_CHARS)), "wrap": True, **extra}
@@ -88,7 +113,8 @@ def _text_block(text: str, **extra) -> dict:
 
 def _size(item: dict | list) -> int:
     """How many bytes Teams counts for this JSON: its text in UTF-16."""
-    return len(json.dumps(item, ensure_ascii=False).encode("utf-16-le"))
+    # surrogatepass: a text not yet made whole must be measurable, not an error (it has the same length).
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-16-le", "surrogatepass"))
 
 
 def _pieces(line: str) -> list[str]:
@@ -133,6 +159,10 @@ def _cut_to_fit(line: str, *, spacing: str, room: int) -> list[dict]:
     return [_text_block(start.rstrip() + texts.TRUNCATED, spacing=spacing)] if start.strip() else []
 
 
+def _shortened_note() -> dict:
+    return _text_block(conversation_texts.SHORTENED_NOTE, isSubtle=True, size="Small")
+
+
 def _paragraphs(text: str, *, budget: int) -> list[dict]:
     """The TextBlocks of a reply's text, as many as fit in `budget` bytes; when the text is longer, it is
     cut at the end of what fits, and a last line says it was shortened."""
@@ -147,7 +177,7 @@ def _paragraphs(text: str, *, budget: int) -> list[dict]:
         room -= size
     else:
         return [block for _spacing, _line, block in kept]
-    note = _text_block(conversation_texts.SHORTENED_NOTE, isSubtle=True, size="Small")
+    note = _shortened_note()
     room -= _size(note) + 2 * _SEPARATOR_BYTES  # the note, and the cut line before it
     while room < 0 and kept:  # the note needs the room of the last lines
         spacing, line, block = kept.pop()
@@ -158,10 +188,11 @@ def _paragraphs(text: str, *, budget: int) -> list[dict]:
 def button_action(button: Button, *, kind: ActionKind) -> dict:
     """One card action. `Action.Submit` comes back as a message whose `value` is this data;
     `Action.Execute` as an `adaptiveCard/action` invoke whose `value.action.data` is it."""
-    data = {ACTION_ID_KEY: button.action_id, VALUE_KEY: button.value}
-    action = {"type": "Action.Submit", "title": button.label, "data": data}
+    data = {ACTION_ID_KEY: whole(button.action_id), VALUE_KEY: whole(button.value)}
+    title = _plain(button.label, MAX_BUTTON_CHARS)
+    action = {"type": "Action.Submit", "title": title, "data": data}
     if kind == "execute":
-        action = {"type": "Action.Execute", "title": button.label, "verb": button.action_id, "data": data}
+        action = {"type": "Action.Execute", "title": title, "verb": data[ACTION_ID_KEY], "data": data}
     if button.style:
         action["style"] = _BUTTON_STYLES[button.style]
     return action
@@ -172,22 +203,29 @@ def _hint(text: str) -> dict:
 
 
 def _card_value(value: str) -> str:
-    return value or EMPTY_CHOICE_VALUE
+    return whole(value) or EMPTY_CHOICE_VALUE
+
+
+def _choice_title(label: str, *, style: str) -> str:
+    # Radio buttons' labels are read as Markdown (Adaptive Cards' useMarkdownInRadioButtonAndCheckbox); a
+    # drop-down's options are plain text.
+    title = _cap(label, MAX_CHOICE_CHARS)
+    return escape_markdown(title) if style == "expanded" else shown_text(title)
 
 
 def _choice_set(field: FormField, choices: tuple[Choice, ...], *, style: str) -> dict:
     item = {
         "type": "Input.ChoiceSet",
         "id": field.field_id,
-        "label": field.label,
-        "choices": [{"title": choice.label, "value": _card_value(choice.value)} for choice in choices],
+        "label": _plain(field.label, MAX_LABEL_CHARS),
+        "choices": [{"title": _choice_title(choice.label, style=style), "value": _card_value(choice.value)} for choice in choices],
         "style": style,
         "isMultiSelect": False,
     }
     if any(choice.value == field.initial for choice in choices):
         item["value"] = _card_value(field.initial)
     if field.placeholder:
-        item["placeholder"] = field.placeholder
+        item["placeholder"] = _plain(field.placeholder, MAX_PLACEHOLDER_CHARS)
     if field.required:
         item.update(isRequired=True, errorMessage=texts.REQUIRED_CHOICE)
     return item
@@ -197,14 +235,15 @@ def _text_input(field: FormField, *, initial: str) -> dict:
     item = {
         "type": "Input.Text",
         "id": field.field_id,
-        "label": field.label,
+        "label": _plain(field.label, MAX_LABEL_CHARS),
         "isMultiline": field.multiline,
         "isRequired": field.required,
         "maxLength": field.max_length,
-        "placeholder": field.placeholder,
+        "placeholder": _plain(field.placeholder, MAX_PLACEHOLDER_CHARS),
     }
     if initial:
-        item["value"] = initial
+        # What the person typed, sent back as it is when they submit.
+        item["value"] = typed_text(initial)[: field.max_length]
     if field.required:
         item["errorMessage"] = texts.REQUIRED_TEXT
     return item
@@ -237,7 +276,8 @@ def _field_items(field: FormField) -> list[dict]:
             {
                 "type": "Input.Toggle",
                 "id": field.field_id,
-                "title": field.label,
+                # Read as Markdown, like a radio button's label.
+                "title": escape_markdown(_cap(field.label, MAX_LABEL_CHARS)),
                 "valueOn": "true",
                 "valueOff": "false",
                 "value": field.initial if field.initial in ("true", "false") else "false",
@@ -275,9 +315,9 @@ def _form_action(form: Form) -> dict:
     # Always Action.Submit: it validates required inputs on the client and sends them with the data.
     return {
         "type": "Action.Submit",
-        "title": form.submit_label,
+        "title": _plain(form.submit_label, MAX_BUTTON_CHARS),
         "style": "positive",
-        "data": {FORM_ID_KEY: form.form_id, PRIVATE_METADATA_KEY: form.private_metadata},
+        "data": {FORM_ID_KEY: whole(form.form_id), PRIVATE_METADATA_KEY: whole(form.private_metadata)},
     }
 
 
@@ -294,37 +334,62 @@ def fact_value(fact: Fact) -> str:
     return conversation_texts.ASKED_BY_ELSEWHERE.format(who=name or person.user_id, platform=person.platform.title())
 
 
+def _quote_items(reply: Reply) -> list[list[dict]]:
+    return [
+        [
+            _text_block(texts.QUOTE_SECTION.format(section=_cap(quote.section, MAX_LABEL_CHARS)),
+                        isSubtle=True, size="Small", spacing="Medium"),
+            _text_block(texts.QUOTE_TEXT.format(text=_cap(quote.text, MAX_QUOTE_CHARS)), spacing="None"),
+        ]
+        for quote in reply.quotes
+    ]
+
+
+def _fact_items(reply: Reply) -> list[dict]:
+    return [
+        {"title": escape_markdown(_cap(fact.label, MAX_LABEL_CHARS)), "value": escape_markdown(_cap(fact_value(fact), MAX_QUOTE_CHARS))}
+        for fact in reply.facts
+    ]
+
+
+def _quotes_and_facts(quotes: list[list[dict]], facts: list[dict]) -> list[dict]:
+    items: list[dict] = []
+    if quotes:
+        heading = _text_block(texts.QUOTES_HEADING, weight="Bolder", size="Small")
+        items.append({"type": "Container", "style": "emphasis", "items": [heading, *sum(quotes, [])], "spacing": "Medium"})
+    if facts:
+        items.append({"type": "FactSet", "facts": facts})
+    return items
+
+
+def _shorten_typed_values(card: dict, *, room: int) -> None:
+    """The last resort of a form too big for Teams even without quotes and facts (what was typed, in many
+    long fields, put back after an error): the longest values are cut until the card fits, as a card over
+    the limit would not be shown at all."""
+    typed = [item for item in card["body"] if item.get("type") == "Input.Text" and item.get("value")]
+    while typed and (over := _size(card) - room) > 0:
+        longest = max(typed, key=lambda item: _size([item["value"]]))
+        # Each character is at least 2 bytes in UTF-16: cutting over // 2 of them (and 1) frees enough, or
+        # the next round cuts again.
+        longest["value"] = longest["value"][: max(0, len(longest["value"]) - over // 2 - 1)]
+        if not longest["value"]:
+            del longest["value"]
+            typed.remove(longest)
+
+
 def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
-    """The Adaptive Card for one reply: heading, text, quoted clauses, facts, buttons and any form."""
+    """The Adaptive Card for one reply: heading, text, quoted clauses, facts, buttons and any form. Over
+    Teams' size, the quoted clauses and then the facts are left out from the end (with a line saying so),
+    and the reply's text has the room that leaves."""
     head: list[dict] = []
     heading = " ".join(part for part in (reply.icon, reply.title) if part)
     if heading:
         colour = _VERDICT_COLOURS.get(reply.verdict or "", "Default")
-        head.append(_text_block(heading, weight="Bolder", size="Medium", color=colour))
-    tail: list[dict] = []
-    if reply.quotes:
-        quotes: list[dict] = [_text_block(texts.QUOTES_HEADING, weight="Bolder", size="Small")]
-        for quote in reply.quotes:
-            quotes.append(
-                _text_block(texts.QUOTE_SECTION.format(section=quote.section), isSubtle=True, size="Small", spacing="Medium")
-            )
-            quotes.append(
-                _text_block(texts.QUOTE_TEXT.format(text=_cap(quote.text, MAX_QUOTE_CHARS)), spacing="None")
-            )
-        tail.append({"type": "Container", "style": "emphasis", "items": quotes, "spacing": "Medium"})
-    if reply.facts:
-        tail.append(
-            {
-                "type": "FactSet",
-                "facts": [
-                    {"title": escape_markdown(fact.label), "value": escape_markdown(_cap(fact_value(fact), MAX_QUOTE_CHARS))}
-                    for fact in reply.facts
-                ],
-            }
-        )
+        head.append(_text_block(_cap(heading, MAX_HEADING_CHARS), weight="Bolder", size="Medium", color=colour))
+    form: list[dict] = []
     actions = [button_action(button, kind=kind) for button in reply.buttons]
     if reply.form is not None:
-        tail.extend(_form_body(reply.form, errors=reply.form_errors))
+        form = _form_body(reply.form, errors=reply.form_errors)
         actions.append(_form_action(reply.form))
     elif reply.form_errors:
         head[:0] = _error_blocks(reply.form_errors)
@@ -332,17 +397,34 @@ def render_card(reply: Reply, *, kind: ActionKind = "submit") -> dict:
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "body": [*head, *tail],
+        "body": [],
     }
     if actions:
         card["actions"] = actions
+    quotes, facts = _quote_items(reply), _fact_items(reply)
+    note = _shortened_note()
+    # Room for the note the reply's text may need.
+    room = MAX_CARD_BYTES - _size(note) - _SEPARATOR_BYTES
+    left_out: list[dict] = []
+    card["body"] = [*head, *_quotes_and_facts(quotes, facts), *form]
+    while (quotes or facts) and _size(card) > room:
+        (quotes or facts).pop()
+        left_out = [note]
+        card["body"] = [*head, *_quotes_and_facts(quotes, facts), *left_out, *form]
+    _shorten_typed_values(card, room=room)
     # The reply's text has the room the rest of the card leaves.
-    card["body"] = [*head, *_paragraphs(reply.text, budget=MAX_CARD_BYTES - _size(card)), *tail]
+    text = _paragraphs(reply.text, budget=MAX_CARD_BYTES - _size(card))
+    card["body"] = [*head, *text, *_quotes_and_facts(quotes, facts), *left_out, *form]
     return card
 
 
 def card_attachment(card: dict) -> dict:
     return {"contentType": CARD_CONTENT_TYPE, "content": card}
+
+
+def plain_text(text: str) -> str:
+    """A reply's text as a plain (not card) message: Teams links bare addresses there too."""
+    return shown_text(text)
 
 
 def fits_as_plain_text(text: str) -> bool:
@@ -356,7 +438,7 @@ def notification_text(reply: Reply) -> str:
     notification text when it has one (it must say less than the message), otherwise its heading, else the
     start of its text, on one line and cut at a word."""
     heading = " ".join(part for part in (reply.icon, reply.title) if part)
-    summary = " ".join((reply.notification_text or heading or reply.text or (reply.form.title if reply.form else "")).split())
+    summary = " ".join(plain_text(reply.notification_text or heading or reply.text or (reply.form.title if reply.form else "")).split())
     if len(summary) <= MAX_SUMMARY_CHARS:
         return summary
     room = MAX_SUMMARY_CHARS - len(texts.TRUNCATED)

@@ -1,7 +1,7 @@
 """Credentials and the `CloudAdapter`.
 
 With MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD set, every request to /api/messages must carry a Bot
-Framework JWT for that app id (`jwt_authorization_middleware`), and replies are sent with tokens from
+Framework JWT for that app id (checked in bot/teams/auth.py), and replies are sent with tokens from
 Microsoft Entra ID (MSAL). Without them, in local mode only, requests without a token are accepted and
 replies carry none: that is what Microsoft's local Teams emulator speaks.
 """

@@ -3,6 +3,11 @@ Adaptive Card in their one-to-one chat with the bot. Teams lets a bot start noth
 opened a chat with it (or installed it) once, which stores their conversation reference. A holder with no
 stored reference is a failed delivery that the outbox tries again later.
 
+A notification can reach a Teams recipient twice. The Bot Framework gives a bot no way to look up what it
+already sent in a chat (Slack's senders check their message metadata instead), so when Teams took the
+card but the outbox never heard, the card is sent again: about 15 seconds later when the process was
+killed in between (the dead worker's lease runs out), at the next retry when Teams' answer was lost.
+
     notifier = TeamsNotifier(settings=settings, references=core.conversation_reference)
     await notifier(user_id="29:…", reply=reply)   # raises TeamsDeliveryError
     await notifier.close()

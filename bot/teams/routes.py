@@ -1,30 +1,30 @@
-"""The aiohttp side: `POST /api/messages` in a sub-application of its own, so that the SDK's JWT
-middleware guards that route only (not /healthz or Slack's routes)."""
+"""The aiohttp side: `POST /api/messages` in a sub-application of its own, so that the token check
+(bot/teams/auth.py) guards that route only (not /healthz or Slack's routes)."""
 
 from __future__ import annotations
 
-import warnings
-
 from aiohttp import web
-from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware
 
 from bot.config import Settings
 from bot.teams.agent import PolicyBotAgent
+from bot.teams.auth import BotTokenValidator, KeySources, LocalAccess, authorization_middleware
 from bot.teams.connection import build_connection
 from bot.teams.files import FileDownloader
 
 AGENT_KEY = web.AppKey("policybot_teams_agent", PolicyBotAgent)
 
 
-def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
+def teams_subapp(*, settings: Settings, core, key_sources: KeySources | None = None) -> tuple[web.Application, bool]:
+    """`key_sources`: where the signing keys come from, Microsoft's by default (tests serve their own)."""
     connection = build_connection(settings)
     files = FileDownloader(tokens=connection.clients.bearer_token, authenticated=connection.authenticated)
     agent = PolicyBotAgent(core=core, card_actions=settings.teams_card_actions, files=files)
-    subapp = web.Application(middlewares=[jwt_authorization_middleware])
-    with warnings.catch_warnings():
-        # The SDK's middleware reads its configuration under this plain string key.
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        subapp["agent_configuration"] = connection.auth_configuration
+    access = (
+        BotTokenValidator(connection.auth_configuration, key_sources=key_sources)
+        if connection.authenticated
+        else LocalAccess()
+    )
+    subapp = web.Application(middlewares=[authorization_middleware(access)])
     subapp[AGENT_KEY] = agent
     adapter = connection.adapter
 
@@ -41,6 +41,7 @@ def teams_subapp(*, settings: Settings, core) -> tuple[web.Application, bool]:
     subapp.router.add_post("/messages", messages)
 
     async def close_clients(_app: web.Application) -> None:
+        await access.close()
         await files.close()
         await connection.clients.close()
 

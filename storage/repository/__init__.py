@@ -49,7 +49,7 @@ from storage.repository.escalations import (
     send_escalation_reminders,
 )
 from storage.repository.events import claim_event, claim_events
-from storage.repository.feedback import record_feedback
+from storage.repository.feedback import FEEDBACK_CHANGED, FEEDBACK_NEW, FEEDBACK_REPEATED, FeedbackResult, record_feedback
 from storage.repository.outbox import (
     ClaimedNotification,
     claim_notifications,
@@ -78,7 +78,7 @@ from storage.repository.removals import (
     list_removals_by_requester,
     send_removal_reminders,
 )
-from storage.repository.retention import PurgeReport, purge_expired
+from storage.repository.retention import REFERENCE_IDLE_DAYS, PurgeReport, purge_expired
 from storage.repository.roles import assign_role, display_name_of, list_role_holders, roles_of, unassign_role
 from storage.role_names import (
     CHAIR_OF_GOVERNORS,
@@ -149,6 +149,11 @@ __all__ = [
     "purge_expired",
     "record_audit_event",
     "record_feedback",
+    "FEEDBACK_CHANGED",
+    "FEEDBACK_NEW",
+    "FEEDBACK_REPEATED",
+    "FeedbackResult",
+    "REFERENCE_IDLE_DAYS",
     "roles_of",
     "save_conversation_reference",
     "unassign_role",

@@ -1,18 +1,24 @@
 """The outbox: notifications written in the same transaction as the change that causes them, delivered
 by a worker that claims them, and pending until a platform confirms delivery.
 
-A worker claims rows with a lease (`claim_notifications`, in its own short transaction), delivers them
-outside any transaction, then confirms (`mark_delivered`) or reports a failure (`mark_failed`). A worker
-that dies after claiming leaves the lease to expire, and the row is claimed again: delivery is at least
-once, and exactly once while workers finish within their lease."""
+A worker claims rows with a short lease (`claim_notifications`, in its own short transaction), keeps
+renewing it while it sends (`renew_leases`, see storage.delivery), delivers outside any transaction,
+then confirms (`mark_delivered`) or reports a failure (`mark_failed`). A worker that dies stops renewing,
+and its rows are claimed again within a lease: delivery is at least once. A sender that can look up what
+its platform already took (Slack, by message metadata) makes a repeat after such a crash a no-op.
+
+Lease times are taken from each worker's clock: workers on different hosts need clocks that agree to
+well within a lease (NTP)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,7 +28,13 @@ from storage.repository._common import check_length, cipher_of, start_of_today, 
 PENDING = "pending"
 DELIVERED = "delivered"
 PAYLOAD_PURPOSE = "notification.payload"
-DEFAULT_LEASE_SECONDS = 120
+# Short, so a dead worker's rows are sent again within seconds; a live worker renews it every third of
+# it while it sends (storage.delivery), however long the platform takes.
+DEFAULT_LEASE_SECONDS = 15
+# An earlier notification to the same person holds later ones back while it is in flight or in its first
+# tries (with RETRY_BASE, about 30 s of retries): order survives a short fault, and one that keeps failing
+# (a kind this version cannot show, nobody in the role yet) does not hold the rest back for hours.
+ORDERED_ATTEMPTS = 3
 MAX_ERROR_CHARS = 2_000
 # Retry delays after a failed delivery double from RETRY_BASE up to RETRY_MAX.
 RETRY_BASE = timedelta(seconds=10)
@@ -82,9 +94,18 @@ async def enqueue_notification(
 
 
 async def claim_notifications(
-    *, session: AsyncSession, worker_id: str, limit: int = 20, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    *,
+    session: AsyncSession,
+    worker_id: str,
+    limit: int = 20,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    in_recipient_order: bool = False,
 ) -> list[ClaimedNotification]:
     """Claim up to `limit` due rows for `worker_id`, counting an attempt on each. Commit right away.
+
+    `in_recipient_order` (the dispatcher's way) claims a row only at the head of its recipient's queue:
+    not while an earlier row for the same recipient is due, in flight or in its first ORDERED_ATTEMPTS
+    tries, so each person gets their notifications in the order they were queued, one claim at a time.
 
     PostgreSQL: the rows are picked with FOR UPDATE SKIP LOCKED, so concurrent workers take different rows
     without waiting. SQLite: the transaction began with BEGIN IMMEDIATE (see storage.database), so claims
@@ -97,6 +118,7 @@ async def claim_notifications(
             Notification.status == PENDING,
             Notification.next_attempt_at <= now,
             or_(col(Notification.lease_expires_at).is_(None), col(Notification.lease_expires_at) < now),
+            *((~_earlier_for_the_same_recipient(now=now).exists(),) if in_recipient_order else ()),
         )
         .order_by(Notification.id)
         .limit(limit)
@@ -133,6 +155,42 @@ async def claim_notifications(
         for row in rows
     ]
     return sorted(claimed, key=lambda notification: notification.id)
+
+
+def _earlier_for_the_same_recipient(*, now: datetime):
+    """The pending rows queued before the row being claimed, for its recipient, that it must wait for:
+    due (they go first), or tried and still in their first ORDERED_ATTEMPTS tries (in flight, or waiting
+    to be retried). One delayed on purpose and never tried (a report's) holds nothing back."""
+    earlier = aliased(Notification)
+    return select(earlier.id).where(
+        earlier.status == PENDING,
+        earlier.id < Notification.id,
+        earlier.recipient_role.is_not_distinct_from(Notification.recipient_role),
+        earlier.recipient_platform.is_not_distinct_from(Notification.recipient_platform),
+        earlier.recipient_user_id.is_not_distinct_from(Notification.recipient_user_id),
+        or_(earlier.next_attempt_at <= now, and_(earlier.attempts >= 1, earlier.attempts < ORDERED_ATTEMPTS)),
+    )
+
+
+async def renew_leases(
+    *, session: AsyncSession, notification_ids: Sequence[int], worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> set[int]:
+    """Extend the lease on those of `notification_ids` that are still `worker_id`'s and still pending;
+    returns their ids. A row missing from the answer was confirmed, or its lease ran out and another
+    worker claimed it: it is no longer this worker's to send.
+
+    The claimed_by condition decides a race with a claim: on PostgreSQL whichever locks the row first
+    wins and the other sees its write; on SQLite the two transactions take turns (BEGIN IMMEDIATE)."""
+    if not notification_ids:
+        return set()
+    statement = (
+        update(Notification)
+        .where(col(Notification.id).in_(notification_ids), Notification.claimed_by == worker_id, Notification.status == PENDING)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return {row.id for row in (await session.exec(statement)).all()}
 
 
 async def mark_delivered(*, session: AsyncSession, notification_id: int, worker_id: str) -> bool:

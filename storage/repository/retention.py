@@ -1,18 +1,29 @@
 """Retention: closed cases older than the configured number of days are deleted with their messages,
 escalations, notifications and the detail text of their audit events; removal requests' audit details are
 cleared after the same time; notifications still pending after it are given up; delivered notifications
-and processed-event digests are kept only as long as they are useful."""
+and processed-event digests are kept only as long as they are useful; the Teams conversation references
+(user, conversation and tenant ids) of people who have not written for a year are deleted, except those of
+people holding a role, whom the bot must still be able to message."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AuditEvent, CaseMessage, Escalation, Notification, ProcessedEvent, ReportCase
+from storage.models import (
+    AuditEvent,
+    CaseMessage,
+    ConversationReference,
+    Escalation,
+    Notification,
+    ProcessedEvent,
+    ReportCase,
+    RoleHolder,
+)
 from storage.repository._common import SYSTEM, add_audit, today, utcnow
 from storage.repository.outbox import DELIVERED, PENDING
 
@@ -20,6 +31,9 @@ from storage.repository.outbox import DELIVERED, PENDING
 PROCESSED_EVENT_DAYS = 7
 # Delivered notifications may carry a report's text (encrypted); keep them no longer than this.
 DELIVERED_NOTIFICATION_DAYS = 30
+# A reference is stored again whenever its person writes (see bot/teams/agent.py): a year without, and they
+# have most likely left the school.
+REFERENCE_IDLE_DAYS = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +46,7 @@ class PurgeReport:
     notifications: int = 0
     expired_notifications: int = 0
     processed_events: int = 0
+    conversation_references: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -88,9 +103,17 @@ async def purge_expired(*, session: AsyncSession, retention_days: int) -> PurgeR
     processed = await _rowcount(
         session, delete(ProcessedEvent).where(ProcessedEvent.processed_at < now - timedelta(days=PROCESSED_EVENT_DAYS))
     )
+    holds_a_role = exists().where(RoleHolder.platform == ConversationReference.platform, RoleHolder.user_id == ConversationReference.user_id)
+    references = await _rowcount(
+        session,
+        delete(ConversationReference).where(
+            ConversationReference.updated_at < now - timedelta(days=REFERENCE_IDLE_DAYS), ~holds_a_role
+        ),
+    )
     report = PurgeReport(
         cases=cases, case_messages=messages, escalations=escalations, case_notifications=case_notifications,
         audit_details_cleared=details, notifications=notifications, expired_notifications=expired, processed_events=processed,
+        conversation_references=references,
     )
     if any(report.as_dict().values()):
         summary = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in report.as_dict().items() if count)

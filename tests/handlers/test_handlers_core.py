@@ -5,7 +5,7 @@ from handlers.messages import ButtonClick, ConversationRef
 from policy_kb.answer import Verdict
 from storage.models import ConversationReference, Feedback, Notification, ProcessedEvent
 from storage import repository as repo
-from handler_helpers import PHOTOS, count, dm
+from handler_helpers import PHOTOS, count, dm, signed_click
 
 
 def buttons_by_action(reply):
@@ -50,7 +50,8 @@ async def test_report_words_offer_the_report_button_and_the_policy_answer(core, 
     assert list(buttons_by_action(offer)) == [actions.START_REPORT]
     assert answer.verdict == "report"
     # A DM message cannot open a form on every platform: the button then says where it is.
-    [button] = await core.handle(dm(click=ButtonClick(action_id=actions.START_REPORT, value="{}")))
+    start = buttons_by_action(offer)[actions.START_REPORT]
+    [button] = await core.handle(dm(click=ButtonClick(action_id=start.action_id, value=start.value)))
     assert list(buttons_by_action(button)) == [actions.START_REPORT] and button.form is None
 
 
@@ -71,12 +72,13 @@ async def test_feedback_is_stored_without_the_askers_identity(core, database):
     assert "U1" not in repr(tuple(row)) and "D1" not in repr(tuple(row))
 
 
-async def test_forged_or_stale_buttons_get_a_friendly_message_and_store_nothing(core, database):
+async def test_stale_or_malformed_buttons_get_a_friendly_message_and_store_nothing(core, database):
+    # Signed, so past the core's check (tests/handlers/test_handlers_signing.py): the flows check values too.
     for click in (
-        ButtonClick(action_id=actions.FEEDBACK_HELPFUL, value="garbage"),
-        ButtonClick(action_id=actions.FEEDBACK_HELPFUL, value='{"verdict": "made_up"}'),
-        ButtonClick(action_id=actions.ASK_HEADTEACHER, value='{"verdict": "allowed", "question": "  "}'),
-        ButtonClick(action_id="not.ours", value=""),
+        signed_click(core, actions.FEEDBACK_HELPFUL, "garbage"),
+        signed_click(core, actions.FEEDBACK_HELPFUL, '{"verdict": "made_up"}'),
+        signed_click(core, actions.ASK_HEADTEACHER, '{"verdict": "allowed", "question": "  "}'),
+        signed_click(core, "not.ours", ""),
     ):
         [reply] = await core.handle(dm(click=click))
         assert reply.text == texts.BUTTON_EXPIRED and reply.private

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from handler_helpers import count
+from handler_helpers import count, signed_click
 from sqlmodel import select
 
 from handlers import actions, decision_texts
@@ -135,7 +135,7 @@ async def test_question_cards_reach_the_headteacher_and_deputies_on_every_platfo
 async def test_forged_or_unknown_values_change_nothing(core, database, head):
     for value in ("{}", "not json", '{"escalation": 999}', '{"escalation": "1; drop"}', '{"removal": -1}'):
         for action_id in (actions.QUESTION_FINE, actions.REMOVAL_APPROVE, actions.REMOVAL_DONE):
-            [reply] = await core.handle(as_person(HEAD, click=ButtonClick(action_id=action_id, value=value)))
+            [reply] = await core.handle(as_person(HEAD, click=signed_click(core, action_id, value)))
             assert reply.private and reply.form is None
     assert await count(database, Notification) == 0
 

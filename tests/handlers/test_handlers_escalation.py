@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from handler_helpers import count, dm
+from handler_helpers import count, dm, signed_click
 from sqlmodel import select
 
 from handlers import actions, decision_texts, texts
@@ -86,7 +86,7 @@ async def test_no_headteacher_set_up_is_said_plainly_and_nothing_is_queued(core,
 async def test_a_button_without_its_asker_is_expired(core, database):
     await assign_headteacher(database)
     value = actions.encode({"verdict": "not_allowed", "situation": "", "question": QUESTION})
-    [reply] = await core.handle(dm(click=ButtonClick(action_id=actions.ASK_HEADTEACHER, value=value), event_id="A1"))
+    [reply] = await core.handle(dm(click=signed_click(core, actions.ASK_HEADTEACHER, value), event_id="A1"))
     assert reply.text == texts.BUTTON_EXPIRED
     assert await count(database, Notification) == 0
 

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from handler_helpers import count
+from handler_helpers import count, signed_click, signed_submission
 from PIL import Image
 from sqlmodel import select
 
@@ -42,8 +42,13 @@ def message(who=REPORTER, *, text="", click=None, form=None, event_id="", form_h
                            form_here=form_here, files=files)
 
 
-def submission(form_id=actions.REPORT_FORM, *, files=(), metadata="", **values):
-    return FormSubmission(form_id=form_id, values=values, files=files, private_metadata=metadata)
+def submission(core, form_id=actions.REPORT_FORM, *, files=(), metadata="", **values):
+    return signed_submission(core, form_id, files=files, metadata=metadata, **values)
+
+
+def filled(form, **values):
+    """The bot's own form sent back (its metadata is signed already)."""
+    return FormSubmission(form_id=form.form_id, values=values, private_metadata=form.private_metadata)
 
 
 async def assign(database, role, who):
@@ -54,7 +59,7 @@ async def assign(database, role, who):
 async def report(core, *, event_id="submit-1", **values):
     values.setdefault("what", "A parent keeps posting insults about me on Facebook.")
     values.setdefault("kind", "harassment_me")
-    [reply] = await core.handle(message(form=submission(**values), event_id=event_id))
+    [reply] = await core.handle(message(form=submission(core, **values), event_id=event_id))
     return reply
 
 
@@ -101,7 +106,7 @@ async def test_an_anonymous_report_gives_code_and_secret_in_the_form_and_keeps_n
         [event] = (await session.exec(select(ProcessedEvent))).all()
     assert (event.processed_at.hour, event.processed_at.minute, event.processed_at.second) == (0, 0, 0)
     # The same submission delivered again makes no second case.
-    assert await core.handle(message(form=submission(what="again", kind="other"), event_id="submit-1")) == []
+    assert await core.handle(message(form=submission(core, what="again", kind="other"), event_id="submit-1")) == []
     assert await count(database, ReportCase) == 1
     # "I've noted it" redraws the confirmation without the secret.
     [noted] = await core.handle(message(click=ButtonClick(action_id=actions.NOTED_SECRET, value=reply.buttons[0].value, message_id="card-1")))
@@ -123,9 +128,9 @@ async def test_a_report_about_the_headteacher_goes_to_the_chair_and_the_headteac
     assert [n.recipient_role for n in await notifications(database)] == [repo.CHAIR_OF_GOVERNORS]
     value = f'{{"case": "{code}"}}'
     for action in (actions.CASE_READ, actions.CASE_ACKNOWLEDGE, actions.CASE_CLOSE, actions.CASE_REPLY):
-        [refused] = await core.handle(message(HEAD, click=ButtonClick(action_id=action, value=value)))
+        [refused] = await core.handle(message(HEAD, click=signed_click(core, action, value)))
         assert refused.text == texts.NOT_YOURS
-    [read] = await core.handle(message(CHAIR, click=ButtonClick(action_id=actions.CASE_READ, value=value)))
+    [read] = await core.handle(message(CHAIR, click=signed_click(core, actions.CASE_READ, value)))
     assert "insults" in read.text
 
 
@@ -168,46 +173,46 @@ async def test_the_headteachers_card_acknowledge_reply_and_close(core, database)
 
     [form] = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_REPLY, by_action[actions.CASE_REPLY].value, "card-9")))
     assert form.form.form_id == actions.CASE_REPLY_FORM
-    saved, redrawn = await core.handle(message(HEAD, form=submission(actions.CASE_REPLY_FORM, metadata=form.form.private_metadata, reply="Thank you, I'll call them today <!channel>.")))
+    saved, redrawn = await core.handle(message(HEAD, form=filled(form.form, reply="Thank you, I'll call them today <!channel>.")))
     assert saved.in_form and redrawn.replaces_message_id == "card-9"
 
     [close_form] = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_CLOSE, by_action[actions.CASE_CLOSE].value, "card-9")))
-    empty = await core.handle(message(HEAD, form=submission(actions.CASE_CLOSE_FORM, metadata=close_form.form.private_metadata, outcome="")))
+    empty = await core.handle(message(HEAD, form=filled(close_form.form, outcome="")))
     assert empty[0].form_errors
-    closed, card_after = await core.handle(message(HEAD, form=submission(actions.CASE_CLOSE_FORM, metadata=close_form.form.private_metadata, outcome="The posts were removed.", note="Spoke to the parent.")))
+    closed, card_after = await core.handle(message(HEAD, form=filled(close_form.form, outcome="The posts were removed.", note="Spoke to the parent.")))
     assert [b.action_id for b in card_after.buttons] == [actions.CASE_READ]
     # Staff read the whole case again, with the note they wrote for each other.
     full = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_READ, card_after.buttons[0].value)))
     assert "Spoke to the parent." in " ".join(part.text for part in full) and texts.CLOSE_NOTE_HEADING in full[-1].text
 
     # The reporter reads both, with the code and the secret.
-    [seen] = await core.handle(message(form=submission(actions.FOLLOW_UP_FORM, code=code.lower(), secret=secret)))
+    [seen] = await core.handle(message(form=submission(core, actions.FOLLOW_UP_FORM, code=code.lower(), secret=secret)))
     assert seen.in_form and "call them today" in seen.text and "The posts were removed." in seen.text
     assert "Spoke to the parent" not in seen.text and seen.form is None  # closed: nothing more to add
 
 
 async def test_a_wrong_secret_and_an_unknown_code_get_the_same_answer(core, database):
     code, secret = code_and_secret(await report(core))
-    [wrong] = await core.handle(message(form=submission(actions.FOLLOW_UP_FORM, code=code, secret="AAAA-AAAA-AAAA-AAAA")))
-    [unknown] = await core.handle(message(form=submission(actions.FOLLOW_UP_FORM, code="ZZZZ-ZZZZ", secret=secret)))
+    [wrong] = await core.handle(message(form=submission(core, actions.FOLLOW_UP_FORM, code=code, secret="AAAA-AAAA-AAAA-AAAA")))
+    [unknown] = await core.handle(message(form=submission(core, actions.FOLLOW_UP_FORM, code="ZZZZ-ZZZZ", secret=secret)))
     assert wrong.form_errors == unknown.form_errors == (("code", texts.NO_MATCH),)
 
 
 async def test_the_reporter_adds_more_and_10000_characters_are_kept_whole(core, database):
     await assign(database, repo.HEADTEACHER, HEAD)
     code, secret = code_and_secret(await report(core, what="x" * 2999))
-    [opened] = await core.handle(message(form=submission(actions.FOLLOW_UP_FORM, code=code, secret=secret)))
+    [opened] = await core.handle(message(form=submission(core, actions.FOLLOW_UP_FORM, code=code, secret=secret)))
     token = opened.form.private_metadata
     assert secret not in token
     for part in range(3):
-        [added] = await core.handle(message(form=submission(actions.REPORTER_MESSAGE_FORM, metadata=token, more="jqz"[part] * 2400)))
+        [added] = await core.handle(message(form=filled(opened.form, more="jqz"[part] * 2400)))
         assert texts.MESSAGE_ADDED.format(code=code, recipient="Mrs Patel") in added.text
-    [read, *more] = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_READ, f'{{"case": "{code}"}}')))
+    [read, *more] = await core.handle(message(HEAD, click=signed_click(core, actions.CASE_READ, f'{{"case": "{code}"}}')))
     whole = "".join(reply.text for reply in [read, *more])
     assert more and all(len(reply.text) <= 3000 for reply in [read, *more])
     assert whole.count("x") == 2999 and whole.count("z") == 2400
     # A forged or expired token opens nothing.
-    [expired] = await core.handle(message(form=submission(actions.REPORTER_MESSAGE_FORM, metadata="v1:forged", more="hi")))
+    [expired] = await core.handle(message(form=submission(core, actions.REPORTER_MESSAGE_FORM, metadata="v1:forged", more="hi")))
     assert expired.text == texts.FOLLOW_UP_EXPIRED
 
 
@@ -260,10 +265,10 @@ async def test_a_named_reporter_who_asks_to_be_messaged_hears_of_news(core, data
     async with database.transaction() as session:
         [reporter] = (await session.exec(select(CaseReporter))).all()
     assert (reporter.platform, reporter.user_id) == ("slack", "U0REPORTER")
-    await core.handle(message(HEAD, click=ButtonClick(actions.CASE_ACKNOWLEDGE, f'{{"case": "{code}"}}', "c")))
+    await core.handle(message(HEAD, click=signed_click(core, actions.CASE_ACKNOWLEDGE, f'{{"case": "{code}"}}', "c")))
     direct = [n for n in await notifications(database) if n.recipient_user_id == "U0REPORTER"]
     assert [n.kind for n in direct] == [repo.CASE_UPDATE_FOR_REPORTER]
-    [card] = await core.handle(message(HEAD, click=ButtonClick(actions.CASE_READ, f'{{"case": "{code}"}}')))
+    [card] = await core.handle(message(HEAD, click=signed_click(core, actions.CASE_READ, f'{{"case": "{code}"}}')))
     # A named report without "message me" keeps the name only.
     await report(core, identity="named", event_id="submit-2")
     async with database.transaction() as session:
@@ -283,7 +288,7 @@ async def test_deadline_reminders_with_a_frozen_clock(core, database):
     assert await core.send_reminders(now=at_noon(opened + timedelta(days=2))) == 1
     assert await core.send_reminders(now=at_noon(opened + timedelta(days=3))) == 0  # once
     assert await core.send_reminders(now=at_noon(opened + timedelta(days=6))) == 1  # before day 7
-    await core.handle(message(HEAD, click=ButtonClick(actions.CASE_ACKNOWLEDGE, f'{{"case": "{code}"}}', "c")))
+    await core.handle(message(HEAD, click=signed_click(core, actions.CASE_ACKNOWLEDGE, f'{{"case": "{code}"}}', "c")))
     assert await core.send_reminders(now=at_noon(opened + timedelta(days=83))) == 1  # no feedback for almost 3 months
     assert await core.send_reminders(now=at_noon(opened + timedelta(days=89))) == 0
     kinds = [n.kind for n in await notifications(database)]
@@ -309,7 +314,7 @@ async def test_report_flow_messages_are_private_flows(core):
     assert core.is_private_flow(message(text="report"))
     assert core.is_private_flow(message(text="status"))
     assert core.is_private_flow(message(text="I'm being harassed on TikTok"))
-    assert core.is_private_flow(message(form=submission(what="x")))
+    assert core.is_private_flow(message(form=submission(core, what="x")))
     assert core.is_private_flow(message(click=ButtonClick(actions.START_REPORT, "{}")))
     assert not core.is_private_flow(message(text="Can I post a photo of my dog?"))
     assert not core.is_private_flow(message(HEAD, click=ButtonClick(actions.CASE_ACKNOWLEDGE, "{}")))

@@ -36,13 +36,16 @@ class RecordingSlackApi:
 
     `dm_channels` (user id → DM channel id) answers conversations.open as Slack does; chat.postMessage
     answers each message with its own ts, kept in the recorded arguments as `_ts`. `refuse()` scripts
-    failures, which are kept in `refused` instead of `calls`."""
+    failures, which are kept in `refused` instead of `calls`; `answer_with()` scripts what a method
+    answers when it succeeds."""
 
     def __init__(self, *, dm_channels: dict[str, str] | None = None) -> None:
         self.calls: list[tuple[str, dict]] = []
         self.dm_channels = dict(dm_channels or {})
         self.refused: list[tuple[str, dict]] = []
-        self._refusals: dict[str, list[int | str]] = {}
+        self._refusals: dict[str, list[int | str | tuple[int, str]]] = {}
+        self._scripted: dict[str, dict] = {}
+        self._drops: dict[str, int] = {}
         self._message_numbers = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
@@ -71,11 +74,21 @@ class RecordingSlackApi:
         """A response_url from a fixture, pointed at this server."""
         return f"{self.url}/hooks/{original.split('://', 1)[1].split('/', 1)[1]}"
 
-    def refuse(self, method: str, *failures: int | str) -> None:
+    def refuse(self, method: str, *failures: int | str | tuple[int, str]) -> None:
         """Answer the next calls of `method` with `failures`, one each, in turn: an HTTP status (with a
-        bare error page, as a proxy or Slack's edge sends it; 429 with Retry-After: 0) or a Slack error
-        code (HTTP 200 with ok: false)."""
+        bare error page, as a proxy or Slack's edge sends it; 429 with Retry-After: 0), a Slack error
+        code (HTTP 200 with ok: false), or (HTTP status, plain text) for a body that is not the Web
+        API's JSON at all."""
         self._refusals.setdefault(method, []).extend(failures)
+
+    def drop(self, method: str, *, times: int = 1) -> None:
+        """Close the connection without an answer on the next `times` calls of `method` (kept in
+        `refused` with `_answered: "dropped"`), as a proxy does when its upstream goes away."""
+        self._drops[method] = self._drops.get(method, 0) + times
+
+    def answer_with(self, method: str, data: dict) -> None:
+        """Answer every later successful call of `method` with `data` (apps.connections.open's URL, say)."""
+        self._scripted[method] = data
 
     def _refusal(self, method: str, arguments: dict) -> web.Response | None:
         queued = self._refusals.get(method)
@@ -85,6 +98,9 @@ class RecordingSlackApi:
         self.refused.append((method, {**arguments, "_answered": failure}))
         if isinstance(failure, str):
             return web.json_response({"ok": False, "error": failure})
+        if isinstance(failure, tuple):
+            status, text = failure
+            return web.Response(status=status, text=text, content_type="text/plain")
         headers = {"Retry-After": "0"} if failure == 429 else None
         return web.Response(status=failure, text="Internal Server Error", headers=headers)
 
@@ -96,10 +112,17 @@ class RecordingSlackApi:
             # slack_sdk sends some methods' arguments (conversations.open) in the query string.
             arguments = {**request.query, **dict(await request.post())}
         arguments["_authorization"] = request.headers.get("Authorization", "")
+        if self._drops.get(method):
+            self._drops[method] -= 1
+            self.refused.append((method, {**arguments, "_answered": "dropped"}))
+            request.transport.close()
+            return web.Response()  # never reaches the client: the connection is gone
         refusal = self._refusal(method, arguments)
         if refusal is not None:
             return refusal
         self.calls.append((method, arguments))
+        if method in self._scripted:
+            return web.json_response(self._scripted[method])
         if method == "auth.test":
             return web.json_response(
                 {

@@ -24,6 +24,7 @@ from handlers import actions
 from handlers import decision_texts as dtexts
 from handlers import texts
 from handlers.messages import ButtonClick, ConversationRef, FormSubmission, IncomingMessage
+from handlers.shown_text import shown_text
 from storage import repository as repo
 from storage.models import AuditEvent, Notification
 from storage.repository import outbox
@@ -257,7 +258,7 @@ async def test_a_question_answered_with_each_decision(school, action_id, decisio
     ack, calls = await school.submit(modal, {"note": note}, user=HEADTEACHER)
     # The modal shows what was sent; the card is redrawn with the decision, who and when, and no buttons.
     assert ack["response_action"] == "update" and "submit" not in ack["view"]
-    assert dtexts.DECISION_SENT.format(decision=label, asker="j.smith") in shown(ack["view"]["blocks"])
+    assert dtexts.DECISION_SENT.format(decision=label, asker=shown_text("j.smith")) in shown(ack["view"]["blocks"])
     updated = only(calls, "chat.update")
     assert methods(calls) == ["chat.update"] and (updated["channel"], updated["ts"]) == (DMS[HEADTEACHER], card["_ts"])
     redrawn = shown(updated["blocks"])

@@ -99,7 +99,7 @@ async def test_helpful_and_ask_the_headteacher_buttons(slack, slack_api, core):
     assert texts.FEEDBACK_THANKS_HELPFUL in section_texts(thanks["blocks"])
     async with core.database.transaction() as session:
         [feedback] = (await session.exec(select(Feedback))).all()
-    asked_about = json.loads(buttons[actions.FEEDBACK_HELPFUL]["value"])
+    asked_about = json.loads(core.signer.button_value(action_id=actions.FEEDBACK_HELPFUL, signed=buttons[actions.FEEDBACK_HELPFUL]["value"]))
     assert (feedback.helpful, feedback.verdict, feedback.situation) == (True, asked_about["verdict"], asked_about["situation"])
 
     assert actions.ASK_HEADTEACHER in buttons, "photos of pupils are not plainly allowed"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from bot.slack import render, translate
-from handlers.messages import Button, Fact, Form, FormField, Quote, Reply
+from handlers.messages import Button, Choice, Fact, Form, FormField, Quote, Reply
+from handlers.shown_text import ONE_DOT_LEADER, WORD_JOINER
 
 
 def all_text(blocks: list[dict]) -> str:
@@ -118,3 +120,80 @@ def test_slack_markup_becomes_plain_text_for_the_advisor():
         "<@U0BOT> is <https://facebook.com/x|this page> ok? Tom &amp; Jerry &lt;3", bot_user_id="U0BOT"
     )
     assert text == "is this page ok? Tom & Jerry <3"
+
+
+# --- Hostile input (issue 11) ---------------------------------------------------------------------------
+
+BARE = "Re-verify at https://evil.example/login or www.evil.example, mail ht@evil.com, or http://intranet/x"
+ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")  # an `&` that starts no whole entity: a cut fell inside one
+
+
+def read(text: str) -> str:
+    """What a person reads: the defused dot looks like a dot, and the word joiner is not seen."""
+    return text.replace(ONE_DOT_LEADER, ".").replace(WORD_JOINER, "")
+
+
+def mrkdwn_texts(blocks: list[dict]) -> list[dict]:
+    found = []
+    for block in blocks:
+        found.extend(item for item in [block.get("text"), *block.get("fields", ()), *block.get("elements", ())]
+                     if isinstance(item, dict) and item.get("type") == "mrkdwn")
+    return found
+
+
+def test_bare_addresses_read_as_typed_but_slack_links_none_of_them():
+    reply = Reply(text=BARE, title=BARE, quotes=(Quote(section="S", text=BARE),), facts=(Fact(label="Link", value=BARE),),
+                  buttons=(Button(label="www.evil.example", action_id="a"),))
+
+    message = render.message(reply)
+
+    shown = json.dumps(message, ensure_ascii=False)
+    assert not any(link in shown for link in ("http://", "https://", "www.", "evil.example", "evil.com"))
+    assert read(message["blocks"][1]["text"]["text"]) == BARE.replace("&", "&amp;")
+    # Slack's own parsing of names and addresses is off in every mrkdwn text: only our markup is read.
+    assert all(text["verbatim"] is True for text in mrkdwn_texts(message["blocks"]))
+
+
+def test_a_long_fact_label_never_cuts_an_entity_or_the_mention_after_it():
+    from handlers.messages import ConversationRef
+
+    staff = ConversationRef(platform="slack", conversation_id="D1", user_id="U0STAFF1")
+    reply = Reply(text="x", facts=(Fact(label="<" * 3000, value="", person=staff), Fact(label="L", value="&" * 3000)))
+
+    fields = next(block for block in render.blocks(reply) if "fields" in block)["fields"]
+
+    assert all(len(field["text"]) <= render.FIELD_TEXT_MAX for field in fields)
+    assert fields[0]["text"].endswith("\n<@U0STAFF1>") and "<" not in fields[0]["text"][: -len("<@U0STAFF1>")]
+    assert not any(ENTITY.search(field["text"]) for field in fields)
+
+
+def test_a_long_title_and_fallback_are_cut_before_an_entity():
+    message = render.message(Reply(text="&" * 5000, title="&" * 5000))
+    assert not ENTITY.search(message["blocks"][0]["text"]["text"]) and not ENTITY.search(message["text"])
+    assert len(message["text"]) <= render.FALLBACK_TEXT_MAX
+
+
+def test_a_lone_surrogate_anywhere_gives_blocks_the_client_can_send():
+    broken = "Ask \ud83d about \udc00 this"
+    form = Form(form_id="f", title=broken, submit_label=broken, private_metadata=broken,
+                fields=(FormField("q", broken, initial=broken, placeholder=broken, hint=broken),
+                        FormField("c", broken, kind="choice", choices=(Choice(broken, broken),), initial=broken)))
+    reply = Reply(text=broken, title=broken, quotes=(Quote(section=broken, text=broken),), facts=(Fact(label=broken, value=broken),),
+                  buttons=(Button(label=broken, action_id="a", value=broken),), notification_text=broken, form=form)
+
+    for payload in (render.message(reply), render.modal(form, reply=reply), render.form_view(reply), render.home_view([reply])):
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+    assert render.message(Reply(text="\ud83d\ude00"))["text"] == "\U0001f600"  # a split pair is mended
+
+
+def test_control_characters_blank_texts_and_direction_overrides():
+    message = render.message(Reply(text="a\x00b\x1bc\u202ed\u2066e\r\nf", buttons=(Button(label=" ", action_id="a"),)))
+    assert message["blocks"][0]["text"]["text"] == "abcde\nf"
+    assert message["blocks"][-1]["elements"][0]["text"]["text"] == render.SHORTENED  # Slack refuses a blank one
+    assert [block["type"] for block in render.blocks(Reply(text="   \x00"))] == []
+
+
+def test_what_was_typed_in_a_form_comes_back_unchanged():
+    typed = "See https://facebook.com/post/1 <!channel>"
+    view = render.modal(Form(form_id="f", title="T", submit_label="S", fields=(FormField("link", "Link", initial=typed),)))
+    assert view["blocks"][0]["element"]["initial_value"] == typed

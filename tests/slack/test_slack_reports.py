@@ -260,8 +260,32 @@ async def test_the_headteachers_reply_updates_their_card_and_reaches_the_reporte
     assert method == "chat.update" and (updated["channel"], updated["ts"]) == (HEADTEACHER_DM, "1760000001.000900")
 
     # The reporter reads the reply in the follow-up modal.
-    await slack.interaction(home_click_payload(action_id=actions.FOLLOW_UP, value="{}", trigger_id="t-status"))
+    follow_up = core.signer.sign_button(action_id=actions.FOLLOW_UP, value="{}")  # the App Home's button, as the bot signs it
+    await slack.interaction(home_click_payload(action_id=actions.FOLLOW_UP, value=follow_up, trigger_id="t-status"))
     *_, (method, opened) = await slack_api.wait_for_answers(answered + 2)
     ids = field_ids(opened["view"])
     case = await submit(slack, opened["view"], {ids[rtexts.FIELD_CODE]: code, ids[rtexts.FIELD_SECRET]: secret}, trigger_id="t-status-2")
     assert "I have spoken to the parent." in shown(case["view"]["blocks"])
+
+
+async def test_a_report_slower_than_slacks_limit_keeps_its_modal_and_shows_the_code_there(slack, slack_api, core, monkeypatch):
+    # Past 3 s Slack shows an error and invites a second report: instead the modal says it is saving.
+    from bot.slack import app as slack_app
+    from handlers import texts
+
+    view = await open_report_form(slack, slack_api)
+    monkeypatch.setattr(slack_app, "ACK_DEADLINE_S", 0.2)
+    handle = core.handle
+
+    async def busy_database(message):
+        await asyncio.sleep(0.6)
+        return await handle(message)
+
+    monkeypatch.setattr(core, "handle", busy_database)
+    before = len(slack_api.answers())
+    ack = await submit(slack, view, report_answers(view))
+    assert ack["response_action"] == "update" and texts.FORM_SAVING in shown(ack["view"]["blocks"])
+    *_, (method, updated) = await slack_api.wait_for_answers(before + 1)
+    assert method == "views.update" and updated["view_id"] == submission_payload(view, {}, user=REPORTER)["view"]["id"]
+    code_and_secret(shown(updated["view"]["blocks"]))
+    assert await count(core, ReportCase) == 1

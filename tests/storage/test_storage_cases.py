@@ -191,3 +191,16 @@ async def test_a_tampered_report_does_not_decrypt(db):
     async with db.transaction() as session:
         with pytest.raises(DecryptionError):
             await repo.get_case(session=session, code=new.code)
+
+
+def test_a_secret_hashed_with_earlier_parameters_still_verifies():
+    import base64
+    import hashlib
+
+    from storage import secrets_hashing
+
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"ACDE-FGHJ-KMNP-QRTV", salt=salt, n=2**14, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=32)
+    stored = f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    assert secrets_hashing.verify_secret("ACDE-FGHJ-KMNP-QRTV", stored)
+    assert not secrets_hashing.verify_secret("ACDE-FGHJ-KMNP-QRTW", stored)

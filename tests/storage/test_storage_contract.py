@@ -54,11 +54,16 @@ async def test_conversation_reference_round_trip_and_latest_wins(db):
 
 async def test_feedback_is_stored_without_identity(db):
     async with db.transaction() as session:
-        feedback_id = await repo.record_feedback(session=session, situation="photos_of_pupils", verdict="not_allowed", helpful=True)
+        result = await repo.record_feedback(
+            session=session, situation="photos_of_pupils", verdict="not_allowed", helpful=True,
+            platform="teams", answer_id="1764072000123", user_id="29:1",
+        )
     async with db.transaction() as session:
-        stored = await session.get(Feedback, feedback_id)
+        stored = await session.get(Feedback, result.feedback_id)
     assert (stored.situation, stored.verdict, stored.helpful) == ("photos_of_pupils", "not_allowed", True)
-    assert set(Feedback.model_fields) == {"id", "situation", "verdict", "helpful", "given_on"}
+    # Who gave it, on which answer, only as a keyed digest (tests/storage/test_growth.py).
+    assert set(Feedback.model_fields) == {"id", "situation", "verdict", "helpful", "given_on", "giver_digest"}
+    assert "29:1" not in stored.giver_digest and "1764072000123" not in stored.giver_digest
 
 
 async def test_enqueued_notification_is_pending_with_its_payload(db):

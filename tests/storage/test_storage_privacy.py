@@ -1,16 +1,19 @@
 """A raw dump of the database after an anonymous report holds neither the report nor anything that could
-identify the reporter."""
+identify the reporter; no log, at any level, holds the ids the database stores."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from storage import repository as repo
+from storage.database import Database
 from storage.repository.cases import summary_of
 
 REPORT = "Mr Oakley from Year 6 keeps sending me messages on WhatsApp after school"
@@ -234,3 +237,48 @@ async def test_purge_clears_old_removal_request_audit_details(db):
         details = [event.detail for event in await repo.list_audit_events(session=session, subject_type="removal_request")]
     assert report.audit_details_cleared == 1
     assert REMOVAL_NOTE not in details and "recent detail" in details
+
+
+# --- Logs: no level writes an identifier ------------------------------------------------------------------
+
+# Distinctive ids: what a Teams person, their chat and their school's tenant look like to the bot.
+LOGGED_IDS = {
+    "user_id": "29:1LogLeakUserQz7",
+    "aad_object_id": "a1b2c3d4-loggedaad-0000-9999",
+    "conversation_id": "a:1LogLeakConversationQz7",
+    "tenant_id": "tenant-LogLeakQz7",
+    "name": "Wendy Logleakson",
+}
+# Every library between the repository and the database, and the root: all at DEBUG.
+DATABASE_LOGGERS = ("", "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.engine.Engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
+
+
+async def test_no_log_level_writes_the_ids_a_flow_stores_or_reads(settings, caplog):
+    for name in DATABASE_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    ids = LOGGED_IDS
+    reference = {
+        "user": {"id": ids["user_id"], "name": ids["name"], "aadObjectId": ids["aad_object_id"]},
+        "conversation": {"id": ids["conversation_id"], "tenantId": ids["tenant_id"]},
+    }
+    db = await Database.open(settings=settings)
+    try:
+        async with db.transaction() as session:
+            await repo.save_conversation_reference(
+                session=session, platform="teams", user_id=ids["user_id"], conversation_id=ids["conversation_id"], reference=reference
+            )
+            await repo.assign_role(session=session, role="headteacher", platform="teams", user_id=ids["user_id"], display_name=ids["name"])
+        async with db.transaction() as session:
+            assert await repo.get_conversation_reference(session=session, platform="teams", user_id=ids["user_id"]) == reference
+            [holder] = await repo.list_role_holders(session=session)
+            assert holder.user_id == ids["user_id"]
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as session:
+                await repo.roles_of(session=session, platform="teams", user_id=ids["user_id"])
+                raise RuntimeError("a flow failing mid-transaction rolls back")
+    finally:
+        await db.close()
+    assert any(record.name.startswith(("sqlalchemy", "aiosqlite")) for record in caplog.records), "the loggers were on"
+    logged = "\n".join(f"{record.getMessage()} {record.args!r} {record.exc_text or ''}" for record in caplog.records)
+    leaked = [value for value in ids.values() if value.lower() in logged.lower()]
+    assert leaked == []

@@ -196,3 +196,23 @@ async def test_going_back_to_0003_and_up_again_keeps_questions_and_removals(db):
     # The rows stay; what 0004 added starts again from its defaults.
     assert (question.question, question.topic, question.draft) == ("Can I post this?", "post", "")
     assert (stored.description, stored.location, stored.origin, stored.poster_name, stored.reason) == ("a photo", "elsewhere", "request", "", "")
+
+
+async def test_going_back_to_0004_and_up_again_keeps_the_feedback(db):
+    """0005 adds feedback's digest and its unique index in place; rows from before have none and stay."""
+    async with db.transaction() as session:
+        await repo.record_feedback(
+            session=session, situation="photos_of_pupils", verdict="not_allowed", helpful=True,
+            platform="slack", answer_id="D1:1.2", user_id="U1",
+        )
+    await _down_to_and_back_up(db, "0004")
+    async with db.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT situation, helpful, giver_digest FROM feedback"))).all()
+    assert [(situation, bool(helpful), digest) for situation, helpful, digest in rows] == [("photos_of_pupils", True, None)]
+    # The person's next click on that answer is a new feedback: the old row cannot be matched any more.
+    async with db.transaction() as session:
+        result = await repo.record_feedback(
+            session=session, situation="photos_of_pupils", verdict="not_allowed", helpful=True,
+            platform="slack", answer_id="D1:1.2", user_id="U1",
+        )
+    assert result.outcome == repo.FEEDBACK_NEW

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 
-from bot.teams.cards import MAX_CARD_BYTES, MAX_TEXT_CHARS, escape_markdown, render_card
+from bot.teams.cards import (
+    MAX_CARD_BYTES,
+    MAX_TEXT_CHARS,
+    escape_markdown,
+    notification_text,
+    render_card,
+)
 from handlers import texts as conversation_texts
 from handlers.messages import Button, Fact, Quote, Reply
+from handlers.shown_text import ONE_DOT_LEADER, WORD_JOINER
 
 from .test_flows import shown
+
+
+def read(text: str) -> str:
+    """What a person reads: the defused dot looks like a dot, and the word joiner is not seen."""
+    return text.replace(ONE_DOT_LEADER, ".").replace(WORD_JOINER, "")
 
 
 def card_size(card: dict) -> int:
@@ -93,7 +105,7 @@ def test_a_5000_character_note_is_shown_whole_in_text_blocks_within_the_limits()
 
 
 def test_the_summary_of_a_long_note_is_short_and_on_one_line():
-    from bot.teams.cards import MAX_SUMMARY_CHARS, notification_text
+    from bot.teams.cards import MAX_SUMMARY_CHARS
 
     summary = notification_text(Reply(text=NOTE))
 
@@ -256,14 +268,14 @@ def test_user_text_with_markdown_is_shown_literally_and_links_nowhere():
 
     block = card["body"][1]["text"]
     assert block == (
-        "\\[Re-verify your account\\]\\(https://evil.example/login\\) \\*\\*URGENT\\*\\* \\_now\\_ \\`x\\` "
-        "\\<https://evil.example\\> \\#1 \\> quote \\~\\~gone\\~\\~ a\\|b"
+        "\\[Re-verify your account\\]\\(https:\u2060//evil\u2024example/login\\) \\*\\*URGENT\\*\\* \\_now\\_ \\`x\\` "
+        "\\<https:\u2060//evil\u2024example\\> \\#1 \\> quote \\~\\~gone\\~\\~ a\\|b"
     )
     fact = next(item for item in card["body"] if item["type"] == "FactSet")["facts"][0]
     assert fact["value"] == block
     # Once the escaped characters are taken out, no Markdown character is left for a renderer to act on.
     assert not set(re.sub(r"\\.", "", block)) & set("[]()*_`<>#~|")
-    assert shown(block) == LURE
+    assert read(shown(block)) == LURE
 
 
 def test_list_markers_headings_and_entities_at_the_start_of_a_line_are_escaped():
@@ -294,7 +306,94 @@ def test_a_long_text_is_cut_before_it_is_escaped():
 
 
 def test_notification_text_is_the_summary_when_the_reply_has_one():
-    from bot.teams.cards import notification_text
-
     assert notification_text(Reply(text="Case K7QP-3XMD: secret …", title="Report sent", notification_text="A new report")) == "A new report"
     assert notification_text(Reply(text="x", title="Report sent")) == "Report sent"
+
+
+# --- Hostile input (issue 11) ---------------------------------------------------------------------------
+
+BARE = "Re-verify at https://evil.example/login or www.evil.example, mail ht@evil.com, or http://intranet/x"
+
+
+def all_strings(item) -> list[str]:
+    if isinstance(item, dict):
+        return [text for value in item.values() for text in all_strings(value)]
+    if isinstance(item, list):
+        return [text for value in item for text in all_strings(value)]
+    return [item] if isinstance(item, str) else []
+
+
+def test_bare_addresses_are_shown_as_typed_but_no_client_can_link_them():
+    button = Button(label="Open www.evil.example", action_id="policybot.x", value="v")
+    reply = Reply(text=BARE, title=BARE, facts=(Fact(label="Link", value=BARE),), quotes=(Quote(section=BARE, text=BARE),),
+                  buttons=(button,), notification_text=BARE)
+
+    card = render_card(reply)
+
+    shown_texts = [text for text in all_strings(card["body"]) if "evil" in text]
+    assert len(shown_texts) == 5  # heading, text, quote section and text, fact value
+    for text in [*shown_texts, card["actions"][0]["title"], notification_text(reply)]:
+        assert not any(link in text for link in ("http://", "https://", "www.", "evil.example", "evil.com")), text
+    assert read(shown(card["body"][1]["text"])) == BARE
+    assert read(notification_text(reply)) == BARE
+
+
+def test_a_toggle_title_and_radio_button_labels_are_markdown_so_they_are_escaped():
+    lure = "[Re-verify](https://evil.example)"
+    card = form_card(
+        FormField("agree", lure, kind="toggle", required=False),
+        FormField("pick", "Pick", kind="choice", choices=(Choice("a", lure), Choice("b", "B"))),
+        FormField("many", "Many", kind="choice", choices=tuple(Choice(f"c{n}", lure) for n in range(6))),
+    )
+
+    assert element(card, "agree")["title"].startswith("\\[Re-verify\\]\\(https:")
+    assert element(card, "pick")["choices"][0]["title"].startswith("\\[Re-verify\\]\\(")
+    # A drop-down's options are plain text: no backslashes, but no address either.
+    assert read(element(card, "many")["choices"][0]["title"]) == lure and "https://" not in element(card, "many")["choices"][0]["title"]
+
+
+def test_what_was_typed_in_a_form_comes_back_unchanged():
+    typed = "See https://facebook.com/post/1 *now*"
+    field = element(form_card(FormField("link", "Link", required=False, initial=typed)), "link")
+    assert field["value"] == typed
+
+
+def test_a_lone_surrogate_anywhere_makes_a_card_the_adapter_can_send():
+    broken = "Ask \ud83d about this \udc00"
+    reply = Reply(text=broken, title=broken, facts=(Fact(label=broken, value=broken),), quotes=(Quote(section=broken, text=broken),),
+                  buttons=(Button(label=broken, action_id="policybot.x", value=broken),),
+                  form=Form(form_id="f", title=broken, submit_label=broken, private_metadata=broken,
+                            fields=(FormField("q", broken, initial=broken, placeholder=broken, hint=broken),)))
+
+    card = render_card(reply)
+
+    json.dumps(card, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+    notification_text(reply).encode("utf-8")
+    assert "\ufffd" in card["body"][1]["text"]
+    assert render_card(Reply(text="\ud83d\ude00"))["body"][0]["text"] == "\U0001f600"  # a split pair is mended
+
+
+def test_control_characters_and_direction_overrides_are_not_shown():
+    card = render_card(Reply(text="a\x00b\x1bc\u202ed\u2066e\r\nf", title="t"))
+    assert [block["text"] for block in card["body"][1:]] == ["abcde", "f"]
+
+
+def test_many_long_quotes_and_facts_are_left_out_from_the_end_to_stay_within_teams_limit():
+    reply = Reply(
+        text="Why.",
+        quotes=tuple(Quote(section=f"Section {n}", text="clause " * 300) for n in range(12)),
+        facts=tuple(Fact(label=f"Fact {n}", value="value " * 300) for n in range(12)),
+        buttons=(Button(label="OK", action_id="policybot.ok"),),
+    )
+
+    card = render_card(reply)
+
+    assert card_size(card) <= MAX_CARD_BYTES
+    assert card["body"][0]["text"] == "Why." and card["actions"][0]["title"] == "OK"
+    assert escape_markdown(conversation_texts.SHORTENED_NOTE) in [block.get("text") for block in card["body"]]
+
+
+def test_long_labels_and_button_titles_are_capped():
+    card = render_card(Reply(text="x", buttons=(Button(label="b" * 20_000, action_id="policybot.x"),),
+                             facts=(Fact(label="l" * 20_000, value="v"),)))
+    assert card_size(card) <= MAX_CARD_BYTES and len(card["actions"][0]["title"]) <= 80

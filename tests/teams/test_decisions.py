@@ -24,6 +24,7 @@ from bot.teams.emulator import EMULATOR_USER_ID, EMULATOR_USER_NAME
 from handlers import actions, decision_texts, texts
 from handlers.flow import time_label
 from handlers.messages import PERSON_PREFIX, ButtonClick, ConversationRef, IncomingMessage
+from handlers.shown_text import shown_text as defused
 from storage import repository as repo
 from storage.models import AuditEvent, Notification
 from storage.repository._common import utcnow
@@ -51,7 +52,7 @@ HEAD = Person("29:head-teacher-id", "Mrs Patel", "a:head-teacher-one-to-one")
 # A display name with Markdown in it: every card must show it as typed, linking nowhere.
 STAFF = Person("29:staff-sam", "Sam [Jones](http://evil.example)", "a:staff-sam-one-to-one")
 POSTER = Person("29:poster-megan", "Megan Lee", "a:poster-megan-one-to-one")
-ESCAPED_STAFF = "Sam \\[Jones\\]\\(http://evil.example\\)"
+ESCAPED_STAFF = cards.escape_markdown(STAFF.name)
 
 
 class School:
@@ -196,7 +197,7 @@ def london(moment) -> str:
 def assert_question_card(card: dict) -> None:
     """The headteacher's card: who asked (escaped), the question, the quoted clauses and three answers."""
     assert ESCAPED_STAFF in card["body"][0]["text"]
-    assert card_texts(card)[0].endswith(decision_texts.QUESTION_TITLES["post"].format(asker=STAFF.name))
+    assert card_texts(card)[0].endswith(decision_texts.QUESTION_TITLES["post"].format(asker=defused(STAFF.name)))
     assert raw_facts(card)[texts.ASKED_BY] == ESCAPED_STAFF
     assert QUESTION in card_texts(card)
     quotes = next(item for item in card["body"] if item["type"] == "Container")
@@ -224,7 +225,7 @@ async def test_a_question_answered_with_each_decision_reaches_the_member_of_staf
     confirmation, redrawn = await school.submit(HEAD, form, note=note)
     # The form's card becomes the confirmation; the question's card shows the decision, and no buttons.
     assert (confirmation.method, confirmation.message_id) == ("PUT", form.message_id)
-    assert shown_text(confirmation) == [decision_texts.DECISION_SENT.format(decision=LABELS[decision], asker=STAFF.name)]
+    assert shown_text(confirmation) == [decision_texts.DECISION_SENT.format(decision=LABELS[decision], asker=defused(STAFF.name))]
     assert (redrawn.method, redrawn.message_id) == ("PUT", card.message_id)
     escalation = await the_question(school.core)
     decided = decision_texts.DECIDED_LINE.format(
@@ -269,7 +270,7 @@ async def test_a_removal_request_approved_then_confirmed_by_the_poster(school):
     assert ESCAPED_STAFF in card.card["body"][0]["text"] and raw_facts(card.card)[texts.ASKED_BY] == ESCAPED_STAFF
     assert facts_of(card.card)[decision_texts.FACT_POSTER] == POSTER.name
     assert any(item["type"] == "Container" for item in card.card["body"])  # the clause it breaches
-    assert WHAT in " ".join(card_texts(card.card))
+    assert defused(WHAT) in " ".join(card_texts(card.card))  # shown as typed, not a link
 
     said, redrawn, notice, decided = await school.approve(card)
     request = await the_removal(school.core)

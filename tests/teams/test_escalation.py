@@ -89,7 +89,7 @@ async def test_the_headteacher_sees_who_asked_by_the_name_teams_gave_escaped(bot
     assert await deliver(settings, core) == 1
     [sent] = connector.calls[before:]
     facts = {fact["title"]: fact["value"] for item in sent.card["body"] if item["type"] == "FactSet" for fact in item["facts"]}
-    assert facts[texts.ASKED_BY] == "\\*Bob\\* \\[x\\]\\(http://evil\\)"  # shows as typed, links nowhere
+    assert facts[texts.ASKED_BY] == "\\*Bob\\* \\[x\\]\\(http:\u2060//evil\\)"  # shows as typed, links nowhere
     assert "user-id-0" not in facts[texts.ASKED_BY]
 
 

@@ -45,7 +45,7 @@ async def ask(bot, connector, activity, *, text: str = QUESTION, activity_id: st
     return calls[before]
 
 
-async def test_question_gets_an_adaptive_card_with_verdict_and_quoted_clauses(bot, connector, activity, settings):
+async def test_question_gets_an_adaptive_card_with_verdict_and_quoted_clauses(bot, connector, activity, settings, core):
     reply = await ask(bot, connector, activity)
 
     conversation = "e71fcc26-7094-4efb-b6a4-577c8c587b86"
@@ -68,7 +68,8 @@ async def test_question_gets_an_adaptive_card_with_verdict_and_quoted_clauses(bo
     ask_button = action_titled(card, texts.ASK_HEADTEACHER_BUTTON)
     assert ask_button["type"] == "Action.Submit"
     assert ask_button["data"]["action_id"] == "policybot.ask_headteacher"
-    assert json.loads(ask_button["data"]["value"])["question"] == QUESTION
+    # The value is signed by the bot; what it signed is the question.
+    assert json.loads(core.signer.button_value(action_id=ask_button["data"]["action_id"], signed=ask_button["data"]["value"]))["question"] == QUESTION
 
 
 async def assign_headteacher(core, user_id: str = "29:headteacher") -> None:
@@ -138,14 +139,15 @@ async def test_the_same_activity_id_in_another_conversation_is_a_new_message(bot
     assert len(connector.messages()) == 2
 
 
-async def test_channel_mention_is_stripped_and_the_reply_stays_in_the_thread(bot, connector, activity):
+async def test_channel_mention_is_stripped_and_the_reply_stays_in_the_thread(bot, connector, activity, core):
     response = await bot.post_activity(activity("message_channel_mention"))
 
     assert response.status == 202
     reply = (await connector.wait_for(1))[0]
     conversation = "19:0f1e2d3c4b5a69788796a5b4c3d2e1f0@thread.tacv2;messageid=1795609100123"
     assert reply.path == f"/_connector/v3/conversations/{conversation}/activities/1795609100123"
-    values = [json.loads(action["data"]["value"]) for action in reply.card["actions"] if action["data"]["value"] != "{}"]
+    issued = [core.signer.button_value(action_id=action["data"]["action_id"], signed=action["data"]["value"]) for action in reply.card["actions"]]
+    values = [json.loads(value) for value in issued if value != "{}"]
     assert values[0]["question"] == "can I post my class's photos on my personal Instagram?"
 
 

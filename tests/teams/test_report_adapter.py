@@ -177,8 +177,8 @@ def test_a_name_with_markdown_is_shown_as_typed_and_links_nowhere():
 
     shown_value = asked_by_fact(card_activity(asked_by(name=name)))
 
-    assert shown_value == "\\*Bob\\* \\[x\\]\\(http://evil\\)"
-    assert shown(shown_value) == name
+    assert shown_value == "\\*Bob\\* \\[x\\]\\(http:\u2060//evil\\)"
+    assert shown(shown_value).replace("\u2060", "") == name
 
 
 def test_a_proactive_card_with_a_long_note_has_a_short_summary_and_the_whole_note():

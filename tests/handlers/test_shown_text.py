@@ -1,0 +1,21 @@
+"""Defusing what a person typed: host-like words stop being links, everything else reads exactly as typed."""
+
+from handlers.shown_text import ONE_DOT_LEADER, WORD_JOINER, shown_text, typed_text
+
+
+def test_addresses_are_defused():
+    shown = shown_text("Re-verify at https://evil.example/login or www.evil.co.uk, mail ht@evil.com")
+    assert "." not in shown.replace("e.g.", "")
+    assert f"https:{WORD_JOINER}//evil{ONE_DOT_LEADER}example/login" in shown
+    assert f"www{ONE_DOT_LEADER}evil{ONE_DOT_LEADER}co{ONE_DOT_LEADER}uk" in shown
+
+
+def test_ordinary_sentences_are_left_alone():
+    text = "e.g. a 2.5 hour trip for Year 3. Then i.e. the end. Mrs. Patel said no."
+    assert shown_text(text) == text
+
+
+def test_defusing_twice_changes_nothing_and_typed_text_is_never_defused():
+    once = shown_text("see evil.example\u202e now \ud83d")
+    assert shown_text(once) == once and "\u202e" not in once and "\ufffd" in once
+    assert typed_text("evil.example\x07") == "evil.example"
