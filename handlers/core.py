@@ -356,14 +356,21 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def safe_text(thing):
     """`thing` (an IncomingMessage, and everything in it) with every lone surrogate replaced by U+FFFD,
     so that no flow (hashing, encrypting, storing as JSON) can be broken by one."""
+    # Every message passes through here: what holds no surrogate is returned as it is, not copied.
     if isinstance(thing, str):
         return _safe(thing)
     if isinstance(thing, (tuple, list)):
-        return type(thing)(safe_text(item) for item in thing)
+        cleaned = type(thing)(safe_text(item) for item in thing)
+        return thing if cleaned == thing else cleaned
     if isinstance(thing, dict):
-        return {safe_text(key): safe_text(value) for key, value in thing.items()}
+        cleaned = {safe_text(key): safe_text(value) for key, value in thing.items()}
+        return thing if cleaned == thing else cleaned
     if is_dataclass(thing) and not isinstance(thing, type):
-        return replace(thing, **{f.name: safe_text(getattr(thing, f.name)) for f in fields(thing) if f.init})
+        changed = {}
+        for item in fields(thing):
+            if item.init and (new := safe_text(old := getattr(thing, item.name))) is not old:
+                changed[item.name] = new
+        return replace(thing, **changed) if changed else thing
     return thing
 
 

@@ -3,17 +3,14 @@ nothing that leads back to the reporter. Skipped locally without POLICYBOT_TEST_
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "storage"))
-from storage_postgres import postgres_server_url  # noqa: E402
-from test_slack_reports import (  # noqa: E402
+from postgres_server import postgres_server_url
+from test_slack_reports import (
     COMMAND_TRIGGER, DM, REPORTER, SUBMIT_TRIGGER, TEAM, USERNAME, WHAT, code_and_secret, open_report_form,
     dm_channels, report_answers, shown, submit,
 )

@@ -17,20 +17,10 @@ if str(ROOT) not in sys.path:
 
 from bench.soak import audit, duplicates, replicas  # noqa: E402
 from bench.soak.table import Row, SoakContext, failed, render  # noqa: E402
+from postgres_server import POSTGRES_URL_VARIABLE, postgres_server_url  # noqa: E402
 
-POSTGRES_URL_VARIABLE = "POLICYBOT_TEST_POSTGRES_URL"
 # The fault checks, written beside these; each runs here once it exists.
 FAULT_CHECKS = ("faults", "kills", "hostile")
-
-
-def postgres_server_url() -> str:
-    url = os.environ.get(POSTGRES_URL_VARIABLE, "")
-    if url:
-        return url
-    reason = f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server for the soak checks (bash .ci/run starts one)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"in CI the PostgreSQL soak checks must run, but {reason}")
-    pytest.skip(reason)
 
 
 async def short_run(check, tmp_path: Path, *, kinds: tuple[str, ...], postgres_url: str | None = None) -> list[Row]:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from storage.database import Database
-from storage_postgres import postgres_server_url
+from postgres_server import postgres_server_url
 
 async def _admin(server_url: str, sql: str) -> None:
     import asyncpg

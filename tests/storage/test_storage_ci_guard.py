@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage_postgres import POSTGRES_URL_VARIABLE, postgres_server_url
+from postgres_server import POSTGRES_URL_VARIABLE, postgres_server_url
 
 
 def test_without_a_server_postgres_tests_skip_locally(monkeypatch):

@@ -1,4 +1,4 @@
-"""Which PostgreSQL server the storage tests run on (imported by conftest.py)."""
+"""Which PostgreSQL server the tests run on (storage, Slack reports, the soak checks)."""
 
 from __future__ import annotations
 
