@@ -442,7 +442,10 @@ def quiet_libraries() -> None:
 def run(settings: Settings, *, with_emulator: bool = True) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()
+    from storage.database import upgrade_in_child_process
+
     try:
+        asyncio.run(upgrade_in_child_process(database_url=settings.database_url))
         asyncio.run(serve(settings, with_emulator=with_emulator))
     except startup_errors() as error:
         print(f"policybot: {error}", file=sys.stderr)

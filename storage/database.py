@@ -15,12 +15,13 @@ import os
 import random
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlmodel import select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
@@ -30,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import crypto
 from storage.errors import DatabaseOpenError, EncryptionKeyError
+from storage.migrations import HEAD_REVISION
 from storage.models import ReportCase, StorageMeta
 from storage.repository._common import insert_for
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEY_CHECK_NAME = "encryption_key_check"
 KEY_CHECK_PLAINTEXT = "policybot encryption key check"
@@ -72,18 +75,8 @@ class Database:
 
         Raises DatabaseOpenError (or its subclass EncryptionKeyError) with a one-line message."""
         engine = create_engine(settings.database_url)
-        shown = describe_url(settings.database_url)
-        try:
+        async with _opening(engine, settings.database_url):
             cipher = await _set_up(engine, settings, migrate=migrate)
-        except EncryptionKeyError:
-            await engine.dispose()
-            raise
-        except (SQLAlchemyError, sqlite3.Error, OSError, ValueError) as error:
-            await engine.dispose()
-            raise DatabaseOpenError(f"Cannot open the database {shown}: {_one_line(error)}") from error
-        except Exception as error:  # alembic and drivers raise their own types; the message is what matters
-            await engine.dispose()
-            raise DatabaseOpenError(f"Cannot open or migrate the database {shown}: {_one_line(error)}") from error
         return cls(engine=engine, cipher=cipher)
 
     @asynccontextmanager
@@ -201,8 +194,69 @@ def _create_private_file(path: Path) -> None:
         pass
 
 
+@asynccontextmanager
+async def _opening(engine: AsyncEngine, database_url: str) -> AsyncIterator[None]:
+    """Set-up errors as one-line DatabaseOpenErrors; the engine disposed of when set-up fails."""
+    shown = describe_url(database_url)
+    try:
+        yield
+    except EncryptionKeyError:
+        await engine.dispose()
+        raise
+    except (SQLAlchemyError, sqlite3.Error, OSError, ValueError) as error:
+        await engine.dispose()
+        raise DatabaseOpenError(f"Cannot open the database {shown}: {_one_line(error)}") from error
+    except Exception as error:  # alembic and drivers raise their own types; the message is what matters
+        await engine.dispose()
+        raise DatabaseOpenError(f"Cannot open or migrate the database {shown}: {_one_line(error)}") from error
+
+
+async def upgrade_in_child_process(*, database_url: str) -> None:
+    """Bring the schema to head in a child process (`python -m storage.migrate`) when it is behind, so a
+    long-running server never imports Alembic, Mako and their templates: about 20 MB it would keep for
+    nothing. Raises DatabaseOpenError with the child's one-line message."""
+    engine = create_engine(database_url)
+    async with _opening(engine, database_url):
+        current = await schema_revision(engine)
+    await engine.dispose()
+    if current == HEAD_REVISION:
+        return
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "storage.migrate",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    # On stdin, not in the arguments or the environment, where other processes could read a password.
+    _, errors = await child.communicate(database_url.encode("utf-8") + b"\n")
+    if child.returncode != 0:
+        lines = errors.decode("utf-8", "replace").strip().splitlines()
+        message = lines[-1].removeprefix("policybot: ") if lines else f"the migration process ended with status {child.returncode}"
+        raise DatabaseOpenError(message)
+
+
+async def upgrade_schema(*, database_url: str) -> None:
+    """What `python -m storage.migrate` does: migrations only, serialised like any set-up; the encryption
+    key is left to the process that opens the database. Raises DatabaseOpenError."""
+    engine = create_engine(database_url)
+    async with _opening(engine, database_url):
+        await _serialised(engine, lambda: _upgrade_to_head(engine))
+    await engine.dispose()
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, None before the first migration."""
+    async with engine.connect() as connection:
+        has_table = await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+        if not has_table:
+            return None
+        return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+
+
 async def _set_up(engine: AsyncEngine, settings: Settings, *, migrate: bool) -> crypto.Cipher:
-    """First-run set-up, serialised across processes: WAL, migrations, the key check.
+    return await _serialised(engine, lambda: _migrate_and_check_key(engine, settings, migrate=migrate))
+
+
+async def _serialised(engine: AsyncEngine, step: Callable[[], Awaitable[T]]) -> T:
+    """First-run set-up (WAL, migrations, the key check), serialised across processes.
 
     PostgreSQL serialises with advisory locks (env.py, _load_cipher). SQLite cannot queue the WAL switch
     (it needs an exclusive lock and fails at once when contended), so processes take turns with an flock
@@ -212,10 +266,10 @@ async def _set_up(engine: AsyncEngine, settings: Settings, *, migrate: bool) -> 
     for attempt in range(1, SETUP_ATTEMPTS + 1):
         try:
             if path is None:
-                return await _migrate_and_check_key(engine, settings, migrate=migrate)
+                return await step()
             async with _file_lock(path.with_name(path.name + ".lock")):
                 await _switch_to_wal(engine)
-                return await _migrate_and_check_key(engine, settings, migrate=migrate)
+                return await step()
         except (OperationalError, sqlite3.OperationalError) as error:
             if attempt == SETUP_ATTEMPTS or not _is_busy(error):
                 raise
@@ -268,6 +322,9 @@ def alembic_config():
 
 
 async def _upgrade_to_head(engine: AsyncEngine) -> None:
+    # At head already (every start but the first after an upgrade): Alembic is not even imported.
+    if await schema_revision(engine) == HEAD_REVISION:
+        return
     from alembic import command
 
     def upgrade(connection: Connection) -> None:

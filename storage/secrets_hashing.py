@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 # Leaves out 0 O 1 I L 8 B S Z U: characters easily misread, misheard or mistyped for one another.
 ALPHABET = "ACDEFGHJKMNPQRTVWXY2345679"
@@ -23,6 +25,12 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 SCRYPT_LENGTH = 32
 SALT_BYTES = 16
+
+# Each scrypt call holds its 4 MB inside OpenSSL, and a thread's malloc arena keeps what it once held: on
+# asyncio's default executor (CPU count + 4 threads) a burst of reports left about 15 MB behind for good.
+# scrypt is CPU-bound, so more threads than a small server's cores would not answer sooner anyway.
+HASHING_THREADS = 2
+_hashing = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="policybot-scrypt")
 
 
 def _random_groups(groups: int) -> str:
@@ -68,6 +76,14 @@ def verify_secret(secret: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+async def hash_secret_off_loop(secret: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_secret, secret)
+
+
+async def verify_secret_off_loop(secret: str, stored: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, verify_secret, secret, stored)
 
 
 @functools.cache

@@ -7,7 +7,6 @@ count towards a lockout on the case, without recording who tried."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
@@ -141,7 +140,7 @@ async def create_case(
     if reporter is not None:
         check_length(reporter.name, what="name", limit=200)
     secret = secrets_hashing.new_case_secret()
-    secret_hash = await asyncio.to_thread(secrets_hashing.hash_secret, secret)
+    secret_hash = await secrets_hashing.hash_secret_off_loop(secret)
     code = await _unused_code(session)
     recipients = recipient_roles(about_headteacher=about_headteacher, safeguarding=safeguarding)
     cipher = cipher_of(session)
@@ -393,11 +392,11 @@ async def _verified_case(session: AsyncSession, code: str, secret: str) -> Repor
     now = utcnow()
     if case is None or normal_secret is None or (case.locked_until is not None and case.locked_until > now):
         # Same work as a real check, so the answer's timing says nothing about why it failed.
-        await asyncio.to_thread(secrets_hashing.verify_secret, normal_secret or "", secrets_hashing.dummy_hash())
+        await secrets_hashing.verify_secret_off_loop(normal_secret or "", secrets_hashing.dummy_hash())
         if case is not None and normal_secret is None and not (case.locked_until and case.locked_until > now):
             _count_failure(session, case, now)
         return None
-    if await asyncio.to_thread(secrets_hashing.verify_secret, normal_secret, case.secret_hash):
+    if await secrets_hashing.verify_secret_off_loop(normal_secret, case.secret_hash):
         if case.failed_attempts or case.locked_until:
             case.failed_attempts = 0
             case.locked_until = None

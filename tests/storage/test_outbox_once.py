@@ -175,9 +175,10 @@ async def test_a_lease_taken_over_is_not_renewed_and_a_worker_renews_only_its_ow
 
 async def test_a_worker_that_cannot_renew_its_leases_leaves_the_rest_of_its_batch_to_others(db, settings, monkeypatch):
     first, second = await _enqueue(db, 2, people=2)
-    lease = 0.4
+    lease = 1.0
     other_db = await Database.open(settings=settings)
     sends: list[tuple[str, int]] = []
+    first_on_its_way, other_done = asyncio.Event(), asyncio.Event()
 
     async def database_out_of_reach(**_arguments):
         raise ConnectionRefusedError("the database is restarting")
@@ -186,7 +187,8 @@ async def test_a_worker_that_cannot_renew_its_leases_leaves_the_rest_of_its_batc
 
     async def slow_send(notification):
         sends.append(("cut off", notification.id))
-        await asyncio.sleep(lease * 4)
+        first_on_its_way.set()
+        await other_done.wait()
 
     async def send(notification):
         sends.append(("other", notification.id))
@@ -195,10 +197,15 @@ async def test_a_worker_that_cannot_renew_its_leases_leaves_the_rest_of_its_batc
     other = OutboxDispatcher(db=other_db, send=send, lease_seconds=60, worker_id="other")
     try:
         cut_off_run = asyncio.create_task(cut_off.run_once())
-        await asyncio.sleep(lease * 2)  # its lease has run out unrenewed
+        # Waiting on events, not on a guess of how long a claim takes on a busy machine: the lease was
+        # written before the first send began, so a lease and a half later it has run out unrenewed.
+        await asyncio.wait_for(first_on_its_way.wait(), timeout=30)
+        await asyncio.sleep(lease * 1.5)
         assert await other.run_once() == 2
+        other_done.set()
         assert await cut_off_run == 0  # the first was confirmed by the other worker; the second not sent
     finally:
+        other_done.set()
         await other_db.close()
     # The first was already on its way when the lease ran out (on Slack the lookup catches that repeat).
     assert sends == [("cut off", first), ("other", first), ("other", second)]

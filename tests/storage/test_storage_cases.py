@@ -197,10 +197,29 @@ def test_a_secret_hashed_with_earlier_parameters_still_verifies():
     import base64
     import hashlib
 
-    from storage import secrets_hashing
-
     salt = b"0123456789abcdef"
     digest = hashlib.scrypt(b"ACDE-FGHJ-KMNP-QRTV", salt=salt, n=2**14, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=32)
     stored = f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
     assert secrets_hashing.verify_secret("ACDE-FGHJ-KMNP-QRTV", stored)
     assert not secrets_hashing.verify_secret("ACDE-FGHJ-KMNP-QRTW", stored)
+
+
+async def test_a_burst_of_reports_hashes_on_a_bounded_number_of_threads(db, monkeypatch):
+    # Each scrypt call holds 4 MB, kept afterwards by the thread's malloc arena: the threads must not grow
+    # with the number of reports arriving at once.
+    import asyncio
+    import threading
+
+    hashed_on: set[str] = set()
+    real_scrypt = secrets_hashing._scrypt
+
+    def recording_scrypt(*arguments):
+        hashed_on.add(threading.current_thread().name)
+        return real_scrypt(*arguments)
+
+    monkeypatch.setattr(secrets_hashing, "_scrypt", recording_scrypt)
+    created = await asyncio.gather(*(_new_case(db, text=f"report {number}") for number in range(6)))
+    stored = await asyncio.gather(*(secrets_hashing.hash_secret_off_loop(new.secret) for new in created))
+    assert await asyncio.gather(*(secrets_hashing.verify_secret_off_loop(new.secret, hashed) for new, hashed in zip(created, stored)))
+    assert 1 <= len(hashed_on) <= secrets_hashing.HASHING_THREADS
+    assert all(name.startswith("policybot-scrypt") for name in hashed_on)
