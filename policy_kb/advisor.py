@@ -19,6 +19,7 @@ from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, load_knowledge
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
 from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import ClauseSearch
+from policy_kb.verdict_model import VerdictModel
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
 # Long drafts are read up to here: enough for any post, and it keeps a pasted essay fast.
@@ -32,13 +33,23 @@ ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 _SURPRISE = re.compile(r"\?\s*!|!\s*\?")
 STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWED: 2}
+# How sure the verdict model must be to overrule the cases (chosen on question sets held out from its
+# training, see policy_kb/QUALITY.md).
+SECOND_OPINION_CONFIDENCE = 0.7
+# A yes the cases are sure of (everyday life, a case matched in full) takes a surer model to doubt.
+DOUBTING_A_SURE_YES = 0.85
+# A case for the verdict the model leans to may be found through the clauses nearest to the question.
+SEARCHED_CLAUSES = 8
+LEANING_QUOTES = 1
 
 
 class Advisor:
-    def __init__(self, document: PolicyDocument, knowledge: Knowledge, *, rules: RulesSummary | None = None):
+    def __init__(self, document: PolicyDocument, knowledge: Knowledge, *, rules: RulesSummary | None = None,
+                 model: VerdictModel | None = None):
         self.document = document
         self.knowledge = knowledge
         self.rules = rules
+        self.model = model
         self.matcher = ConceptMatcher(knowledge, school_name=document.school_name)
 
     @cached_property
@@ -72,22 +83,74 @@ class Advisor:
             # Only read when rules must be derived: the bundled policy's start-up reads no file twice.
             fingerprint=lambda: _fingerprint(policy_path, knowledge_path, school_name),
         )
-        return cls(document, knowledge, rules=summary)
+        return cls(document, knowledge, rules=summary, model=_model_for(policy_path))
 
     def ask(self, question: str) -> Answer:
         question = (question or "").strip()
         answer = self._decide(question)
+        if self.model is not None and question:
+            answer = self._second_opinion(question, answer)
         draft = draft_in(question[:READ_LIMIT]) if answer.verdict in PERMISSIONS else None
         return answer if draft is None else self._with_findings(answer, draft)
+
+    def _ranked(self, reading) -> list:
+        return sorted(
+            ((score(s, reading, self.knowledge.concepts), index, s) for index, s in enumerate(self.knowledge.situations)),
+            key=lambda item: (-item[0], item[1]),
+        )
+
+    def _second_opinion(self, question: str, answer: Answer) -> Answer:
+        """The verdict model, sure of another verdict, is heard, but it never gives a yes: a yes it doubts
+        becomes an honest "check first" (a yes the cases are sure of takes a surer model), and another
+        verdict it leans to is answered by the closest case with that verdict, quoted as that case is. With
+        no such case the cases' answer stands."""
+        opinion = self.model.opinion(question)
+        if opinion.verdict is answer.verdict or opinion.probability < SECOND_OPINION_CONFIDENCE:
+            return answer
+        if opinion.verdict is Verdict.ALLOWED:
+            return answer
+        if opinion.verdict is Verdict.OUT_OF_SCOPE:
+            # Only a guess the cases themselves were unsure of is given up for "not about social media".
+            if answer.confident:
+                return answer
+            return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="second_opinion:out_of_scope")
+        reading = self.matcher.read(question[:READ_LIMIT])
+        leaning = self._closest_case(reading, opinion.verdict)
+        if answer.verdict is Verdict.ALLOWED and opinion.verdict is not Verdict.INFO:
+            if answer.confident and opinion.probability < DOUBTING_A_SURE_YES:
+                return answer
+            doubted = self._unsure(reading, answer=self._text("restricted_answer") or self._text("unsure_answer"))
+            if leaning is not None:
+                doubted = replace(doubted, citations=tuple(dict.fromkeys((*leaning.citations, *doubted.citations))))
+            return replace(doubted, situation="second_opinion:doubted_yes")
+        if leaning is None:
+            return answer
+        # Its clauses first, then those of the case the question matched best: both bear on the question.
+        return Answer(
+            verdict=leaning.verdict, answer=leaning.answer, next_steps=leaning.next_steps,
+            citations=tuple(dict.fromkeys((*leaning.citations[:LEANING_QUOTES], *answer.citations))),
+            situation=f"second_opinion:{leaning.situation_id}", confident=False,
+        )
+
+    def _closest_case(self, reading, verdict: Verdict):
+        """The best-matching case with this verdict; failing one, a case with it quoting one of the clauses
+        the search finds nearest to the question."""
+        for case_score, _, case in self._ranked(reading):
+            if case_score <= 0:
+                break
+            if case.verdict is verdict:
+                return case
+        for _, clause in self.search.search(reading.words, limit=SEARCHED_CLAUSES):
+            for case in self.knowledge.situations:
+                if case.verdict is verdict and any(citation.clause_id == clause.clause_id for citation in case.citations):
+                    return case
+        return None
 
     def _decide(self, question: str) -> Answer:
         if not question:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
         reading = self.matcher.read(question[:READ_LIMIT])
-        ranked = sorted(
-            ((score(s, reading, self.knowledge.concepts), index, s) for index, s in enumerate(self.knowledge.situations)),
-            key=lambda item: (-item[0], item[1]),
-        )
+        ranked = self._ranked(reading)
         best_score, _, best = ranked[0] if ranked else (0.0, 0, None)
         if best is not None and best_score > 0:
             if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):
@@ -239,6 +302,14 @@ class Advisor:
 
     def _text(self, key: str) -> str:
         return self.knowledge.fallback.get(key, "")
+
+
+def _model_for(policy_path: Path) -> VerdictModel | None:
+    try:
+        policy_text = Path(policy_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # a .docx or .pdf policy: never the one the model was trained for
+    return VerdictModel.load(policy_text=policy_text)
 
 
 def _fingerprint(policy_path: Path, knowledge_path: Path, school_name: str) -> str:

@@ -37,20 +37,23 @@ def score(advisor: Advisor, questions_file: Path) -> tuple[float, float, list[st
     return verdicts / len(questions), sections / len(questions), misses, unsafe
 
 
-# Each set's floor (verdict accuracy, section hit@3). Sets 10 to 18 were written blind and are kept at what
-# the advisor scores on them now (their first-sight figures are in policy_kb/QUALITY.md).
+# Each set's floor (verdict accuracy, section hit@3). Sets 10 to 20 were written blind and are kept at what
+# the advisor, with its verdict model, scores on them now (their first-sight figures are in
+# policy_kb/QUALITY.md).
 FLOORS = {
     "dev_questions.jsonl": (0.95, 0.95),
     **{f"advisor_questions{suffix}.jsonl": (0.95, 0.95) for suffix in ("", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9")},
-    "advisor_questions_10.jsonl": (0.86, 0.88),
-    "advisor_questions_11.jsonl": (0.88, 0.95),
-    "advisor_questions_12.jsonl": (0.75, 0.90),
-    "advisor_questions_13.jsonl": (0.84, 0.90),
-    "advisor_questions_14.jsonl": (0.82, 0.86),
-    "advisor_questions_15.jsonl": (0.84, 0.90),
-    "advisor_questions_16.jsonl": (0.83, 0.86),
-    "advisor_questions_17.jsonl": (0.83, 0.88),
-    "advisor_questions_18.jsonl": (0.83, 0.85),
+    "advisor_questions_10.jsonl": (0.95, 0.90),
+    "advisor_questions_11.jsonl": (0.96, 0.98),
+    "advisor_questions_12.jsonl": (0.82, 0.91),
+    "advisor_questions_13.jsonl": (0.93, 0.91),
+    "advisor_questions_14.jsonl": (0.90, 0.89),
+    "advisor_questions_15.jsonl": (0.90, 0.92),
+    "advisor_questions_16.jsonl": (0.89, 0.89),
+    "advisor_questions_17.jsonl": (0.91, 0.90),
+    "advisor_questions_18.jsonl": (0.91, 0.88),
+    "advisor_questions_19.jsonl": (0.89, 0.84),
+    "advisor_questions_20.jsonl": (0.89, 0.87),
 }
 
 
