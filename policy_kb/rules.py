@@ -19,7 +19,7 @@ from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, 
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "5"
+DERIVATION_VERSION = "6"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 
@@ -101,9 +101,9 @@ def _ruled(situation: Situation, verdict: Verdict, citation: Citation, knowledge
                    next_steps=(texts.get(f"{verdict.value}_next_step", ""),), curated=False)
 
 
-def cite_missing_fallbacks(knowledge: Knowledge, sentences: list[Sentence]) -> Knowledge:
-    """Fallback answers and draft findings whose quotes the loaded policy lacks cite the sentence most
-    like them in this policy, or nothing."""
+def missing_citations(knowledge: Knowledge, sentences: list[Sentence]) -> dict[str, Citation | None]:
+    """For each fallback answer and draft finding whose quote the loaded policy lacks ("fallback:KEY",
+    "finding:ID"): the sentence most like it in this policy, or None."""
     likeness = Likeness(sentences)
 
     def nearest(wording: str) -> Citation | None:
@@ -116,13 +116,22 @@ def cite_missing_fallbacks(knowledge: Knowledge, sentences: list[Sentence]) -> K
         sentence = sentences[best]
         return Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
 
+    cited = {f"fallback:{key}": nearest(wording) for key, wording in knowledge.fallback_wording.items()
+             if not knowledge.fallback_citations.get(key)}
+    cited.update({f"finding:{rule.finding_id}": nearest(rule.wording) for rule in knowledge.findings if rule.citation is None})
+    return cited
+
+
+def with_citations(knowledge: Knowledge, cited: dict[str, Citation | None]) -> Knowledge:
+    """The knowledge with the missing quotes filled in from `missing_citations`."""
     fallback_citations = dict(knowledge.fallback_citations)
-    for key, wording in knowledge.fallback_wording.items():
+    for key in knowledge.fallback_wording:
         if not fallback_citations.get(key):
-            found = nearest(wording)
+            found = cited.get(f"fallback:{key}")
             fallback_citations[key] = (found,) if found else ()
     findings = tuple(
-        rule if rule.citation is not None else replace(rule, citation=nearest(rule.wording)) for rule in knowledge.findings
+        rule if rule.citation is not None else replace(rule, citation=cited.get(f"finding:{rule.finding_id}"))
+        for rule in knowledge.findings
     )
     return replace(knowledge, fallback_citations=fallback_citations, findings=findings)
 
@@ -143,48 +152,60 @@ def rules_for(
     if not needs_derivation:
         chosen, summary = apply_rules(knowledge, derived=None, school_rules=school_rules)
         return chosen, replace(summary, problems=problems)
-    matcher = ConceptMatcher(knowledge, school_name=document.school_name)
-    sentences = split_sentences(document, matcher)
-    derived = _cached(cache_dir, fingerprint(), document, knowledge, sentences)
-    chosen, summary = apply_rules(cite_missing_fallbacks(knowledge, sentences), derived=derived, school_rules=school_rules)
+    derived, cited = _cached(cache_dir, fingerprint(), document, knowledge)
+    chosen, summary = apply_rules(with_citations(knowledge, cited), derived=derived, school_rules=school_rules)
     return chosen, replace(summary, problems=problems)
 
 
-def _cached(cache_dir, fingerprint, document, knowledge, sentences) -> tuple[DerivedRule, ...]:
+def _cached(cache_dir, fingerprint, document, knowledge) -> tuple[tuple[DerivedRule, ...], dict[str, Citation | None]]:
+    """The derived rules and the missing quotes, from the cache when it holds them: a start with a cache
+    does not read the policy's sentences at all."""
     path = None
     if cache_dir is not None and fingerprint:
         key = hashlib.sha256(f"{DERIVATION_VERSION}\n{fingerprint}".encode()).hexdigest()[:32]
         path = Path(cache_dir) / f"policy-rules-{key}.json"
         try:
-            return tuple(_rule_from_json(item) for item in json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return (tuple(_rule_from_json(item) for item in data["rules"]),
+                    {name: _citation_from_json(citation) for name, citation in data["cited"].items()})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # no cache yet, or an unreadable one: derive again
+    sentences = split_sentences(document, ConceptMatcher(knowledge, school_name=document.school_name))
     rules = derive_rules(document, knowledge, sentences=sentences)
+    cited = missing_citations(knowledge, sentences)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps([_rule_to_json(rule) for rule in rules], ensure_ascii=False), encoding="utf-8")
+            temporary.write_text(json.dumps({
+                "rules": [_rule_to_json(rule) for rule in rules],
+                "cited": {name: _citation_to_json(citation) for name, citation in cited.items()},
+            }, ensure_ascii=False), encoding="utf-8")
             temporary.replace(path)
         except OSError:
             pass  # a read-only folder costs the next start the derivation again, nothing more
-    return rules
+    return rules, cited
+
+
+def _citation_to_json(citation: Citation | None) -> dict | None:
+    return None if citation is None else {"section": citation.section, "quote": citation.quote, "clause_id": citation.clause_id}
+
+
+def _citation_from_json(item: dict | None) -> Citation | None:
+    return Citation(**item) if item else None
 
 
 def _rule_to_json(rule: DerivedRule) -> dict:
-    citation = rule.citation
     return {
         "situation": rule.situation_id, "verdict": rule.verdict.value if rule.verdict else None,
-        "confidence": rule.confidence, "score": rule.score,
-        "citation": None if citation is None else {"section": citation.section, "quote": citation.quote, "clause_id": citation.clause_id},
+        "confidence": rule.confidence, "score": rule.score, "citation": _citation_to_json(rule.citation),
     }
 
 
 def _rule_from_json(item: dict) -> DerivedRule:
-    citation = item["citation"]
     return DerivedRule(
         item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
-        Citation(**citation) if citation else None, item["confidence"], float(item["score"]),
+        _citation_from_json(item["citation"]), item["confidence"], float(item["score"]),
     )
 
 

@@ -112,5 +112,9 @@ def test_derived_rules_are_cached_beside_the_database(tmp_path, monkeypatch):
         raise AssertionError("derived again although cached")
 
     monkeypatch.setattr(rules, "derive_rules", no_derivation)
+    # Nor are the policy's sentences read again for the quotes of fallback answers and draft findings.
+    monkeypatch.setattr(rules, "split_sentences", no_derivation)
     second = Advisor.load(policy_path=POLICIES / "hollins_green.docx", cache_dir=tmp_path)
     assert [s.verdict for s in second.knowledge.situations] == [s.verdict for s in first.knowledge.situations]
+    assert second.knowledge.fallback_citations == first.knowledge.fallback_citations
+    assert [f.citation for f in second.knowledge.findings] == [f.citation for f in first.knowledge.findings]
