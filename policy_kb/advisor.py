@@ -15,7 +15,7 @@ from pathlib import Path
 from policy_kb.answer import Answer, Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument, load_document
 from policy_kb.drafts import draft_in, findings_in
-from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, load_knowledge
+from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
 from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import ClauseSearch
@@ -115,7 +115,7 @@ class Advisor:
                 return answer
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="second_opinion:out_of_scope")
         reading = self.matcher.read(question[:READ_LIMIT])
-        leaning = self._closest_case(reading, opinion.verdict)
+        leaning, matched = self._closest_case(reading, opinion.verdict)
         if answer.verdict is Verdict.ALLOWED and opinion.verdict is not Verdict.INFO:
             if answer.confident and opinion.probability < DOUBTING_A_SURE_YES:
                 return answer
@@ -126,25 +126,33 @@ class Advisor:
         if leaning is None:
             return answer
         # Its clauses first, then those of the case the question matched best: both bear on the question.
+        citations = tuple(dict.fromkeys((*leaning.citations[:LEANING_QUOTES], *answer.citations)))
+        if matched:
+            text, next_steps = leaning.answer, leaning.next_steps
+        else:
+            # Found through a clause, not through what was asked: its own wording (a friend request, say)
+            # may not fit the question, so the verdict is said in general terms, naming the section.
+            texts = self.knowledge.derived_texts
+            text = texts.get(f"{leaning.verdict.value}_answer", "").replace("{section}", citations[0].section) or leaning.answer
+            next_steps = tuple(filter(None, (texts.get(f"{leaning.verdict.value}_next_step", ""),))) or leaning.next_steps
         return Answer(
-            verdict=leaning.verdict, answer=leaning.answer, next_steps=leaning.next_steps,
-            citations=tuple(dict.fromkeys((*leaning.citations[:LEANING_QUOTES], *answer.citations))),
+            verdict=leaning.verdict, answer=text, next_steps=next_steps, citations=citations,
             situation=f"second_opinion:{leaning.situation_id}", confident=False,
         )
 
-    def _closest_case(self, reading, verdict: Verdict):
-        """The best-matching case with this verdict; failing one, a case with it quoting one of the clauses
-        the search finds nearest to the question."""
+    def _closest_case(self, reading, verdict: Verdict) -> tuple[Situation | None, bool]:
+        """The best-matching case with this verdict (and True); failing one, a case with it quoting one of
+        the clauses the search finds nearest to the question (and False)."""
         for case_score, _, case in self._ranked(reading):
             if case_score <= 0:
                 break
             if case.verdict is verdict:
-                return case
+                return case, True
         for _, clause in self.search.search(reading.words, limit=SEARCHED_CLAUSES):
             for case in self.knowledge.situations:
                 if case.verdict is verdict and any(citation.clause_id == clause.clause_id for citation in case.citations):
-                    return case
-        return None
+                    return case, False
+        return None, False
 
     def _decide(self, question: str) -> Answer:
         if not question:

@@ -66,8 +66,11 @@ def test_another_verdict_it_leans_to_is_answered_by_a_case_with_that_verdict(adv
     leaned = _with(advisor, Sure(Verdict.NOT_ALLOWED)).ask(UNSURE)
     assert leaned.verdict is Verdict.NOT_ALLOWED and not leaned.confident
     case = next(case for case in advisor.knowledge.situations if f"second_opinion:{case.situation_id}" == leaned.situation)
-    assert case.verdict is Verdict.NOT_ALLOWED and leaned.answer == case.answer
-    assert leaned.citations[0] == case.citations[0]
+    assert case.verdict is Verdict.NOT_ALLOWED and leaned.citations[0] in case.citations
+    # Found through a clause rather than through what was asked: the verdict in general words, not the
+    # case's own (which may be about a friend request).
+    section = leaned.citations[0].section
+    assert leaned.answer == advisor.knowledge.derived_texts["not_allowed_answer"].replace("{section}", section)
 
 
 def test_it_gives_up_a_guess_for_out_of_scope_only_when_the_cases_were_unsure(advisor):
