@@ -87,9 +87,14 @@ class Advisor:
 
     def ask(self, question: str) -> Answer:
         question = (question or "").strip()
-        answer = self._decide(question)
-        if self.model is not None and question:
-            answer = self._second_opinion(question, answer)
+        if not question:
+            return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
+        # Read and ranked once: the second opinion looks among the same cases.
+        reading = self.matcher.read(question[:READ_LIMIT])
+        ranked = self._ranked(reading)
+        answer = self._decide(question, reading, ranked)
+        if self.model is not None:
+            answer = self._second_opinion(question, answer, reading, ranked)
         draft = draft_in(question[:READ_LIMIT]) if answer.verdict in PERMISSIONS else None
         return answer if draft is None else self._with_findings(answer, draft)
 
@@ -99,7 +104,7 @@ class Advisor:
             key=lambda item: (-item[0], item[1]),
         )
 
-    def _second_opinion(self, question: str, answer: Answer) -> Answer:
+    def _second_opinion(self, question: str, answer: Answer, reading, ranked) -> Answer:
         """The verdict model, sure of another verdict, is heard, but it never gives a yes: a yes it doubts
         becomes an honest "check first" (a yes the cases are sure of takes a surer model), and another
         verdict it leans to is answered by the closest case with that verdict, quoted as that case is. With
@@ -114,8 +119,7 @@ class Advisor:
             if answer.confident:
                 return answer
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="second_opinion:out_of_scope")
-        reading = self.matcher.read(question[:READ_LIMIT])
-        leaning, matched = self._closest_case(reading, opinion.verdict)
+        leaning, matched = self._closest_case(reading, ranked, opinion.verdict)
         if answer.verdict is Verdict.ALLOWED and opinion.verdict is not Verdict.INFO:
             if answer.confident and opinion.probability < DOUBTING_A_SURE_YES:
                 return answer
@@ -140,10 +144,10 @@ class Advisor:
             situation=f"second_opinion:{leaning.situation_id}", confident=False,
         )
 
-    def _closest_case(self, reading, verdict: Verdict) -> tuple[Situation | None, bool]:
+    def _closest_case(self, reading, ranked, verdict: Verdict) -> tuple[Situation | None, bool]:
         """The best-matching case with this verdict (and True); failing one, a case with it quoting one of
         the clauses the search finds nearest to the question (and False)."""
-        for case_score, _, case in self._ranked(reading):
+        for case_score, _, case in ranked:
             if case_score <= 0:
                 break
             if case.verdict is verdict:
@@ -154,11 +158,7 @@ class Advisor:
                     return case, False
         return None, False
 
-    def _decide(self, question: str) -> Answer:
-        if not question:
-            return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
-        reading = self.matcher.read(question[:READ_LIMIT])
-        ranked = self._ranked(reading)
+    def _decide(self, question: str, reading, ranked) -> Answer:
         best_score, _, best = ranked[0] if ranked else (0.0, 0, None)
         if best is not None and best_score > 0:
             if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):

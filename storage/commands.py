@@ -92,12 +92,9 @@ async def _with_database(action, settings, args) -> int:
 
 
 async def _db_upgrade(db, settings, args) -> int:
-    from sqlalchemy import text
+    from storage.database import describe_url, schema_revision
 
-    from storage.database import describe_url
-
-    async with db.engine.connect() as connection:
-        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+    revision = await schema_revision(db.engine)
     print(f"Database {describe_url(settings.database_url)} is up to date (revision {revision}).")
     return 0
 
