@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -16,9 +17,11 @@ from policy_kb.answer import Answer, Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument, load_document
 from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
+from policy_kb.limits import Fit
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
 from policy_kb.rules import RulesSummary, rules_for
-from policy_kb.search import ClauseSearch
+from policy_kb.search import STOPWORDS, ClauseSearch
+from policy_kb.text import tokens
 from policy_kb.verdict_model import VerdictModel
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
@@ -41,6 +44,8 @@ DOUBTING_A_SURE_YES = 0.85
 # A case for the verdict the model leans to may be found through the clauses nearest to the question.
 SEARCHED_CLAUSES = 8
 LEANING_QUOTES = 1
+# "What does the policy say about…?" is answered with up to this many clauses of the section asked about.
+SECTION_QUOTES = 3
 
 
 class Advisor:
@@ -168,6 +173,7 @@ class Advisor:
             )
             if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are and best.citations:
                 return self._what_the_policy_says(best)
+            best = self._within_limits(best, reading)
             if best.verdict is Verdict.ALLOWED:
                 unlifted = self._unlifted(best, reading)
                 if unlifted:
@@ -191,6 +197,10 @@ class Advisor:
                 situation=best.situation_id,
                 confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
+        if reading.concepts & {self.knowledge.policy_question, self.knowledge.policy_word} and self.knowledge.asking not in reading.concepts:
+            about = self._section_asked_about(reading)
+            if about:
+                return self._what_the_section_says(about)
         if not reading.concepts & self.knowledge.domain:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
         if not reading.concepts & (self.knowledge.domain - {self.knowledge.policy_word}):
@@ -237,6 +247,22 @@ class Advisor:
             next_steps=(self._text("draft_next_step"),),
         )
 
+    def _within_limits(self, case: Situation, reading) -> Situation:
+        """A rule read from a permission with limits ("only in the staffroom, at lunch"): a question within
+        every limit is the policy's own exception, a yes for what the sentence names; one outside a limit is
+        a no; one that does not say stays with the headteacher."""
+        if not case.limits or case.verdict is not Verdict.ASK_HEADTEACHER:
+            return case
+        fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
+        if fit is Fit.UNSAID:
+            return case
+        verdict, key = (Verdict.ALLOWED, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
+        texts = self.knowledge.derived_texts
+        return replace(
+            case, verdict=verdict, answer=texts.get(key, "").replace("{section}", case.citations[0].section) or case.answer,
+            next_steps=tuple(filter(None, (texts.get(f"{verdict.value}_next_step", ""),))),
+        )
+
     def _unlifted(self, allowed, reading) -> frozenset[str]:
         """The restrictions the question touches that the "yes" does not answer: neither part of the case it
         matched nor one the policy itself lifts there ("friends only" lifts nothing about pupils)."""
@@ -280,6 +306,26 @@ class Advisor:
             questioning and self.knowledge.what_to_do not in reading.concepts
         )
         return self.knowledge.third_party in reading.concepts and not asking
+
+    def _section_asked_about(self, reading) -> list[Clause]:
+        """"What does the policy say about AI tools?": the clauses nearest to the question, when the nearest
+        is in a section whose heading names what was asked about (a word few headings share)."""
+        found = [clause for _, clause in self.search.search(reading.words, limit=SECTION_QUOTES)]
+        if not found:
+            return []
+        named = set(tokens(found[0].section)) & set(reading.words) & self._distinctive_heading_words
+        return [clause for clause in found if clause.section == found[0].section] if named else []
+
+    @cached_property
+    def _distinctive_heading_words(self) -> frozenset[str]:
+        headings = [set(tokens(section.heading)) - STOPWORDS for section in self.document.sections]
+        counts = Counter(word for heading in headings for word in heading)
+        return frozenset(word for word, count in counts.items() if count <= max(1, len(headings) // 8))
+
+    def _what_the_section_says(self, clauses: list[Clause]) -> Answer:
+        citations = tuple(map(self._cite_clause, clauses))
+        answer = self.knowledge.derived_texts.get("info_answer", "").replace("{section}", citations[0].section)
+        return Answer(Verdict.INFO, answer, citations=citations, situation="section_asked_about")
 
     def _what_the_policy_says(self, rule) -> Answer:
         """"What are the rules on X?": the same clauses as "may I do X?", given as information."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
+from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
@@ -53,6 +54,10 @@ class DerivedRule:
     citation: Citation | None
     confidence: str  # "high", "medium", "low" or "none"
     score: float = 0.0
+    # A "check first" read from a permission with limits: the limits, checked against each question, and
+    # the restricted things the sentence itself speaks of (which its permission is the policy's exception to).
+    limits: Limits = ()
+    lifts: tuple[str, ...] = ()
 
 
 def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: list[Sentence] | None = None) -> tuple[DerivedRule, ...]:
@@ -63,10 +68,13 @@ def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: l
         sentences = split_sentences(document, matcher)
     likeness = Likeness(sentences)
     weights = _concept_weights(knowledge, sentences)
-    question_only = {knowledge.asking, knowledge.policy_question, knowledge.what_to_do, knowledge.third_party}
-    question_only |= {name for name in knowledge.concepts if QUESTION_FORMS.search(name)}
+    asking = {knowledge.asking, knowledge.policy_question, knowledge.what_to_do, knowledge.third_party}
+    # What a question about the policy asks for ("what counts as", "what happens if I break it") is the
+    # subject of the policy's own sentences on it: only for requests are such forms never a policy's subject.
+    question_only = asking | {name for name in knowledge.concepts if QUESTION_FORMS.search(name)}
     return tuple(
-        _derive(situation, sentences, likeness.scores(situation.wording), weights, knowledge, question_only, matcher)
+        _derive(situation, sentences, likeness.scores(situation.wording), weights, knowledge,
+                question_only if situation.verdict is not Verdict.INFO else asking, matcher)
         for situation in knowledge.situations
     )
 
@@ -105,9 +113,7 @@ def _concepts(matcher: ConceptMatcher, text: str) -> frozenset[str]:
 
 
 def _derive(situation: Situation, sentences, like: list[float], weights, knowledge: Knowledge, question_only, matcher) -> DerivedRule:
-    patterns = [
-        [name for name in pattern if name not in question_only] for pattern in situation.patterns
-    ]
+    patterns = [[name for name in pattern if name not in question_only] for pattern in situation.patterns]
     patterns = [pattern for pattern in patterns if pattern]
     wanted_report = situation.verdict is Verdict.REPORT
     best: tuple[float, float, Sentence, Verdict | None] | None = None
@@ -132,9 +138,19 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
     guessed_yes = verdict is Verdict.ALLOWED and (situation.verdict in RESTRICTIVE or cover < SURE_COVER)
     if guessed_yes or verdict not in PERMISSIONS:
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total)
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, *_limits(sentence, knowledge, matcher))
+    if verdict is Verdict.ASK_HEADTEACHER:
+        return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
+                           *_limits(sentence, knowledge, matcher))
     confidence = "high" if cover >= SURE_COVER else "medium"
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total)
+
+
+def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...]]:
+    limits = knowledge.limit_dimensions.of_sentence(sentence.text, lambda text: _concepts(matcher, text))
+    if not limits:
+        return (), ()
+    return limits, tuple(sorted(sentence.concepts & knowledge.restrictions))
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:

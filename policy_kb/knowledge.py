@@ -15,6 +15,7 @@ from pathlib import Path
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
+from policy_kb.limits import LimitDimensions, Limits, read_dimensions
 from policy_kb.text import fold, tokens
 
 BUNDLED_KNOWLEDGE = Path(__file__).parent / "data" / "knowledge.toml"
@@ -63,6 +64,9 @@ class Situation:
     example: str = ""
     # Every quote was found in the loaded policy: the curated verdict and answer hold for it.
     curated: bool = True
+    # A rule read from a permission with limits ("only in the staffroom"): the values it allows on each
+    # dimension, checked against the question (policy_kb.limits).
+    limits: Limits = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class Knowledge:
     findings: tuple[FindingRule, ...] = ()
     fallback_wording: dict[str, str] = field(default_factory=dict)  # the quotes of each fallback, as written
     derived_texts: dict[str, str] = field(default_factory=dict)  # answers for rules read from the policy itself
+    limit_dimensions: LimitDimensions = field(default_factory=lambda: LimitDimensions((), {}))
 
 
 def read_toml(path: Path, *, what: str) -> dict:
@@ -193,6 +198,9 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
+    limit_dimensions, unknown = read_dimensions(data.get("limits", {}), set(concepts))
+    if unknown:
+        raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [limits]: {path}")
     return Knowledge(
         concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
@@ -201,6 +209,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         fallback_wording={
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
         },
+        limit_dimensions=limit_dimensions,
     )
 
 

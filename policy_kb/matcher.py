@@ -18,6 +18,10 @@ LISTED_NEGATION_REACH = 8
 MIN_TYPO_LENGTH = 6  # shorter words are too often other real words ("fixed" is not "fired")
 MAX_REMEMBERED_CORRECTIONS = 20000
 ENGLISH_WORDS = Path(__file__).parent / "data" / "english_words.txt"
+# After a school's name, these make it the school rather than the place.
+SCHOOL_KIND_WORDS = {"school", "primary", "academy", "infant", "infants", "junior", "juniors", "nursery", "federation", "ce", "c"}
+# Words that join a school's name and say nothing of it: "Church of England", "C of E".
+NAME_LINKS = {"of", "the", "and", "c", "e", "ce", "cofe", "ofe"}
 GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state"}
 # Ordinary English words a typo check must leave alone, although they are one letter from a term.
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
@@ -46,6 +50,11 @@ class ConceptMatcher:
         self._school_concept = knowledge.school_concept
         self._school_words = tuple(
             w for w in WORD.findall(fold(school_name)) if len(w) >= 5 and w not in GENERIC_SCHOOL_WORDS
+        )
+        # The school's name as staff type it: "at Brook Lane", "@ Brook Lane", "Brook Lane Academy"; alone it
+        # may be the place ("the Alderley Edge community group").
+        self._school_name = tuple(
+            w for w in WORD.findall(fold(school_name).replace("'", "")) if w not in GENERIC_SCHOOL_WORDS | NAME_LINKS
         )
         self._single: dict[str, list[str]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}  # by first word
@@ -105,6 +114,9 @@ class ConceptMatcher:
                 ):
                     matches.append((concept, position, end))
 
+        if self._school_name and self._school_concept:
+            matches += [(self._school_concept, position, position + len(self._school_name))
+                        for position in self._school_name_at(raw_words, folded)]
         if self._school_words and self._school_concept:
             matches += [
                 (self._school_concept, position, position + 1)
@@ -130,6 +142,18 @@ class ConceptMatcher:
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated)
+
+    def _school_name_at(self, raw_words: list[str], folded: str) -> list[int]:
+        name, length = self._school_name, len(self._school_name)
+        handle = re.search(r"@\s*" + r"\W*".join(map(re.escape, name)) + r"\b", folded.replace("'", "")) is not None
+        found = []
+        for position in range(len(raw_words) - length + 1):
+            if tuple(raw_words[position:position + length]) != name:
+                continue
+            after = raw_words[position + length] if position + length < len(raw_words) else ""
+            if handle or after in SCHOOL_KIND_WORDS:
+                found.append(position)
+        return found
 
     def _correct(self, word: str, raw: str) -> str:
         if word in self._known or raw in NOT_TYPOS or len(raw) < MIN_TYPO_LENGTH or not raw.isalpha():

@@ -19,7 +19,7 @@ from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, 
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "6"
+DERIVATION_VERSION = "7"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 
@@ -84,7 +84,8 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
         return replace(situation, verdict=Verdict.ASK_HEADTEACHER, answer=texts.get("not_covered_answer", ""),
                        citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
     key = "unclear_answer" if rule.confidence == "low" else ""
-    return _ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key)
+    ruled = _ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key)
+    return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits else ruled
 
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
@@ -199,6 +200,7 @@ def _rule_to_json(rule: DerivedRule) -> dict:
     return {
         "situation": rule.situation_id, "verdict": rule.verdict.value if rule.verdict else None,
         "confidence": rule.confidence, "score": rule.score, "citation": _citation_to_json(rule.citation),
+        "limits": [[dimension, list(values)] for dimension, values in rule.limits], "lifts": list(rule.lifts),
     }
 
 
@@ -206,6 +208,7 @@ def _rule_from_json(item: dict) -> DerivedRule:
     return DerivedRule(
         item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
         _citation_from_json(item["citation"]), item["confidence"], float(item["score"]),
+        tuple((str(dimension), tuple(map(str, values))) for dimension, values in item["limits"]), tuple(map(str, item["lifts"])),
     )
 
 

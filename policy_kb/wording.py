@@ -51,6 +51,19 @@ _PERMITS = re.compile(
     r"|\b(?:is|are) (?:permitted|allowed|acceptable|fine)\b|\bthere is no objection\b|\bwelcome(?:s)? staff\b",
     re.IGNORECASE,
 )
+# "Refusing to remove it is a separate breach": what the policy counts as a breach is forbidden.
+_COUNTS_AS_BREACH = re.compile(
+    r"\b(?:is|are|will be|would be|counts? as|amounts? to|constitutes?)\s+(?:a |an )?(?:separate |further |serious |potential )?"
+    r"(?:breach|misconduct|gross misconduct|disciplinary (?:matter|offence))\b",
+    re.IGNORECASE,
+)
+# "The federation may monitor devices": what the school may do is no permission for staff.
+_ORGANISATION_MAY = re.compile(
+    r"\b(?:school|academy|trust|federation|council|governing (?:board|body)|governors|diocese|employer|local authority)"
+    r"(?:[’']s)?\s+(?:may|can|is entitled to|reserves the right)\b",
+    re.IGNORECASE,
+)
+_STAFF_MAY = re.compile(r"\b(?:staff|you|employees?|colleagues|members? of staff|teachers|volunteers)\s+(?:may|can|are free to|are welcome to)\b", re.IGNORECASE)
 # "Staff may be subject to disciplinary action": a consequence, not a permission.
 _CONSEQUENCE = re.compile(r"\b(?:disciplinary|misconduct|dismissal|sanction|investigation)\b", re.IGNORECASE)
 
@@ -84,10 +97,12 @@ def _wording(text: str) -> Verdict | None:
         return Verdict.ASK_HEADTEACHER
     if _NOT_PREVENTING.search(text):
         return Verdict.ALLOWED
-    if _FORBIDS.search(text):
+    if _FORBIDS.search(text) or _COUNTS_AS_BREACH.search(text):
         return Verdict.NOT_ALLOWED
     if _REPORTS.search(text):
         return Verdict.REPORT
+    if _ORGANISATION_MAY.search(text) and not _STAFF_MAY.search(text):
+        return None
     if _PERMITS.search(text) and not _CONSEQUENCE.search(text):
         # Whether a question meets the permission's limits is for the headteacher to say, not a guess.
         return Verdict.ASK_HEADTEACHER if _LIMITED.search(text) else Verdict.ALLOWED

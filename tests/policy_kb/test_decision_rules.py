@@ -130,3 +130,18 @@ def test_surprise_is_not_a_request(advisor):
 def test_another_policy_of_the_school_is_not_this_one(advisor):
     assert advisor.ask("whats the uniform policy for PE days").verdict is Verdict.OUT_OF_SCOPE
     assert advisor.ask("What does the social media policy say about friend requests?").verdict is not Verdict.OUT_OF_SCOPE
+
+
+@pytest.mark.parametrize("question,verdict", [
+    # Declining or blocking a request is never making the connection the policy restricts.
+    ("a pupils mum sent me a friend request on fb. can I just decline it?", Verdict.ALLOWED),
+    # One's own baby is not a pupil; having a drink is not being drunk; one's own real name is one's own.
+    ("Back from mat leave - can I keep posting pics of my baby on my personal fb? nothing school related", Verdict.ALLOWED),
+    ("is it fine to use my real name on instagram or should i use a nickname?", Verdict.ALLOWED),
+    # The asker's own job is not a colleague; warning people off someone disparages them.
+    ("I'm new - can I do a LinkedIn post announcing I've joined Alderley Edge Community Primary School as office manager?", Verdict.ASK_HEADTEACHER),
+    ("can I comment on a former colleague's linkedin post warning people she was unreliable?", Verdict.NOT_ALLOWED),
+    ("Can I paste my class list into ChatGPT to sort my reading groups?", Verdict.NOT_ALLOWED),
+])
+def test_what_the_words_mean_for_anyone_who_writes_them(advisor, question, verdict):
+    assert advisor.ask(question).verdict is verdict

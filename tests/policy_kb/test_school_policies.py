@@ -18,9 +18,11 @@ SCHOOLS = {
     "brook_lane": ("Brook Lane Academy", "md"),
     "st_aidans": ("St Aidan's Church of England Primary School", "txt"),
     "meadowbank": ("Meadowbank Infant School", "md"),
+    "oakfield": ("St Joseph's Catholic Primary School", "md"),
 }
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.40, 0.50), "brook_lane": (0.40, 0.35), "st_aidans": (0.43, 0.70), "meadowbank": (0.45, 0.58)}
+FLOORS = {"hollins_green": (0.55, 0.60), "brook_lane": (0.49, 0.43), "st_aidans": (0.59, 0.74), "meadowbank": (0.53, 0.66),
+          "oakfield": (0.51, 0.50)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -118,3 +120,37 @@ def test_derived_rules_are_cached_beside_the_database(tmp_path, monkeypatch):
     assert [s.verdict for s in second.knowledge.situations] == [s.verdict for s in first.knowledge.situations]
     assert second.knowledge.fallback_citations == first.knowledge.fallback_citations
     assert [f.citation for f in second.knowledge.findings] == [f.citation for f in first.knowledge.findings]
+
+
+def test_what_a_policy_says_about_a_section_of_its_own_is_information_from_that_section():
+    # Hollins Green has a section on generative AI; the vocabulary has no situation about what it says.
+    advisor = Advisor.load(policy_path=POLICIES / "hollins_green.md")
+    answer = advisor.ask("what does the policy actually say about AI tools?")
+    assert answer.verdict is Verdict.INFO
+    assert answer.citations and all("Generative AI" in c.section for c in answer.citations)
+    # A policy that has no such section does not make one up.
+    assert Advisor.load(policy_path=POLICIES / "st_aidans.txt").ask("what does the policy say about AI tools?").verdict is not Verdict.INFO
+
+
+def test_a_question_about_the_policy_finds_the_policys_own_sentence_on_it():
+    advisor = Advisor.load(policy_path=POLICIES / "hollins_green.md")
+    answer = advisor.ask("what happens if someone breaks the social media policy?")
+    assert answer.verdict is Verdict.INFO and "breaches" in answer.citations[0].section.lower()
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("can I paste a pupil's EHCP notes into chatgpt to help me write their targets?", Verdict.NOT_ALLOWED),
+    ("can i use copilot to draft a letter to parents about the christmas fair?", Verdict.ASK_HEADTEACHER),
+])
+def test_ai_tools_are_the_policys_to_decide(question, verdict):
+    advisor = Advisor.load(policy_path=POLICIES / "hollins_green.md")
+    answer = advisor.ask(question)
+    assert answer.verdict is verdict and "Generative AI" in answer.citations[0].section
+
+
+def test_the_schools_name_as_staff_type_it_is_the_school_and_alone_may_be_the_place():
+    brook_lane = Advisor.load(policy_path=POLICIES / "brook_lane.md")
+    assert "school" in brook_lane.matcher.read("can i put 'proud teacher @ brook lane' in my insta bio").concepts
+    meadowbank = Advisor.load(policy_path=POLICIES / "meadowbank.md")
+    assert "school" in meadowbank.matcher.read("can i have works at meadowbank infant school on my profile").concepts
+    assert "school" not in Advisor.load().matcher.read("walking the dog up at Alderley Edge this morning").concepts

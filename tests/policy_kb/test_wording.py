@@ -33,3 +33,12 @@ def test_a_bullet_takes_its_wording_from_the_line_introducing_it():
     assert decided_by("accept friend requests from pupils;", lead_in="Staff must not:") is Verdict.NOT_ALLOWED
     assert decided_by("post photos of pupils unless the headteacher has approved it;", lead_in="Staff must not:") is Verdict.ASK_HEADTEACHER
     assert decided_by("not post photos of pupils on personal accounts;", lead_in="Employees must:") is Verdict.NOT_ALLOWED
+
+
+def test_what_the_school_may_do_is_no_permission_for_staff():
+    assert decided_by("The federation may monitor the use of federation devices and networks.") is None
+    assert decided_by("The school may monitor devices, and staff may use them for work.") is Verdict.ALLOWED
+
+
+def test_what_the_policy_counts_as_a_breach_is_forbidden():
+    assert decided_by("Refusing to remove it is a separate breach.") is Verdict.NOT_ALLOWED

@@ -1,0 +1,89 @@
+"""A permission with limits, checked against the question: within every limit the policy names is its own
+exception (a yes), outside one is a no, and a question that does not say stays with the headteacher."""
+
+from pathlib import Path
+
+import pytest
+
+from policy_kb.advisor import Advisor
+from policy_kb.answer import Verdict
+from policy_kb.derive import _concepts
+from policy_kb.limits import Fit
+
+PHONES = "Personal mobile phones may be used only in the staffroom and off-site, and only during breaks, including lunch."
+LUNCH_ONLY = "You may use your phone only in the staff room at lunchtime."
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load()
+
+
+def limits_of(advisor, sentence):
+    return advisor.knowledge.limit_dimensions.of_sentence(sentence, lambda text: _concepts(advisor.matcher, text))
+
+
+def fit(advisor, sentence, question):
+    return advisor.knowledge.limit_dimensions.fit(limits_of(advisor, sentence), advisor.matcher.read(question).concepts)
+
+
+def test_a_sentence_says_where_and_when_its_permission_holds(advisor):
+    assert limits_of(advisor, PHONES) == (("place", ("off_site", "staffroom")), ("time", ("break_time", "lunch_time")))
+    assert limits_of(advisor, LUNCH_ONLY) == (("place", ("staffroom",)), ("time", ("lunch_time",)))
+    assert limits_of(advisor, "Staff may connect with colleagues on social media.") == ()
+
+
+@pytest.mark.parametrize("sentence,question,expected", [
+    (PHONES, "popping to Greggs on my lunch, can I reply to my fb messages while I'm out?", Fit.MET),
+    (PHONES, "sitting in my car in the school car park at lunch scrolling fb, thats fine isnt it", Fit.BROKEN),
+    # Lunch is a break; a morning break is not lunch.
+    (PHONES, "Can I check insta in the staff room at morning break?", Fit.MET),
+    (LUNCH_ONLY, "Can I check insta in the staff room at morning break?", Fit.BROKEN),
+    (LUNCH_ONLY, "is it ok to use my phone in the staff room at lunchtime to look at facebook?", Fit.MET),
+    # Every place named must be one allowed.
+    (LUNCH_ONLY, "can i check my phone in the PPA room at lunch? it's quieter than the staff room", Fit.BROKEN),
+    (LUNCH_ONLY, "can I check facebook on my phone?", Fit.UNSAID),
+    ("Once a former pupil is 18 or over, staff may be connected with them.", "A lad I taught in Y6 just added me, he's 19 now", Fit.MET),
+    ("Staff may stay connected with a parent who was a close friend before their child joined, provided they have told the headteacher.",
+     "mates with her since uni, way before her son started, and I told the head in September", Fit.MET),
+])
+def test_a_question_within_or_outside_the_limits(advisor, sentence, question, expected):
+    assert fit(advisor, sentence, question) is expected
+
+
+POLICY = """Riverbank Primary School: Staff Social Media Policy
+
+Phones and devices
+Personal mobile phones may be used only in the staffroom and off-site, and only during breaks, including lunch.
+Staff must not use school computers for personal social media.
+"""
+
+
+@pytest.fixture(scope="module")
+def phones_policy(tmp_path_factory) -> Path:
+    path = Path(tmp_path_factory.mktemp("policy")) / "riverbank.txt"
+    path.write_text(POLICY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def phones_advisor(phones_policy) -> Advisor:
+    return Advisor.load(policy_path=phones_policy, cache_dir=phones_policy.parent)
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("popping into town on my lunch, can I go on facebook on my phone while I'm out?", Verdict.ALLOWED),
+    ("can I scroll instagram on my phone in my car in the car park at lunch?", Verdict.NOT_ALLOWED),
+    ("can I go on instagram on my phone at school?", Verdict.ASK_HEADTEACHER),
+])
+def test_another_schools_limited_permission_is_read_against_the_question(phones_advisor, question, verdict):
+    answer = phones_advisor.ask(question)
+    assert answer.verdict is verdict, answer
+    assert answer.citations[0].quote == PHONES
+
+
+def test_the_limits_survive_the_cache(phones_advisor, phones_policy):
+    assert list(phones_policy.parent.glob("policy-rules-*.json"))
+    cached = Advisor.load(policy_path=phones_policy, cache_dir=phones_policy.parent)
+    limited = [s for s in cached.knowledge.situations if s.limits]
+    assert limited and limited == [s for s in phones_advisor.knowledge.situations if s.limits]
