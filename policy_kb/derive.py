@@ -21,7 +21,7 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
-from policy_kb.wording import decided_by, parts_of
+from policy_kb.wording import decided_by, grants_within_limits, parts_of
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -33,6 +33,7 @@ MIN_LIKENESS = 0.45
 LIKENESS_WEIGHT = 0.6
 # An "allowed" read from wording alone needs the sentence to name the situation this clearly.
 SURE_COVER = 0.75
+FULL_COVER = 0.99
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 
@@ -136,17 +137,24 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     # A yes is left to the headteacher when it would allow what schools' policies restrict (this policy may
     # well allow it, but a wrong yes is the one answer a school cannot take back), or when the sentence only
     # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
-    guessed_yes = verdict is Verdict.ALLOWED and (situation.verdict in RESTRICTIVE or cover < SURE_COVER)
+    limits, lifts = _limits(sentence, knowledge, matcher)
+    if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
+        # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts)
+    # A yes for what schools' policies usually restrict needs a sentence naming the whole case.
+    guessed_yes = verdict is Verdict.ALLOWED and (cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER))
     if guessed_yes or verdict not in PERMISSIONS:
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, *_limits(sentence, knowledge, matcher))
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts)
     if verdict is Verdict.ASK_HEADTEACHER:
         return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
-                           *_limits(sentence, knowledge, matcher))
+                           limits, lifts)
     confidence = "high" if cover >= SURE_COVER else "medium"
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total)
 
 
 def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...]]:
+    if not grants_within_limits(sentence.text):
+        return (), ()
     limits = knowledge.limit_dimensions.of_sentence(sentence.text, lambda text: _concepts(matcher, text))
     if not limits:
         return (), ()

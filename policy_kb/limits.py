@@ -2,9 +2,9 @@
 off-site, during breaks" says yes at lunch in town, no in the car park, and leaves "at work" to the
 headteacher.
 
-A policy sentence's limits are the concepts it names on each dimension the knowledge file lists (where,
-when, whose agreement, which relationship, how old), read from the sentence's condition onwards ("only…",
-"once…", "provided…", "unless…"). A question meets a dimension when it names one of those values (or a
+A policy sentence with a condition ("only…", "once…", "provided…", "unless…", "staff who…") limits its
+rule to the values it names on each dimension the knowledge file lists (where, when, whose agreement,
+which relationship, how old). A question meets a dimension when it names one of those values (or a
 kind of one: lunch is a break); it breaks it when it names only other values of that dimension; otherwise
 it does not say. Every dimension met is the policy's own exception; one broken is outside it."""
 
@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-# Where a sentence's condition starts: what follows says when its rule holds.
+# A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where)\b", re.IGNORECASE
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who)\b", re.IGNORECASE
 )
 
 # "Only during breaks, including lunch" allows any break; "only at lunchtime", lunch alone: each part of a
@@ -42,11 +42,12 @@ class LimitDimensions:
 
     def of_sentence(self, sentence: str, concepts_of) -> Limits:
         """The limits a sentence sets, read from where its condition starts; () when it sets none."""
-        start = CONDITION_START.search(sentence)
-        if start is None:
+        if CONDITION_START.search(sentence) is None:
             return ()
+        # The whole sentence, not just what follows "once": "parents they knew before the child joined, once
+        # declared" limits the relationship as well as the agreement.
         named = frozenset().union(*(
-            self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence[start.start():]) if part.strip()
+            self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence) if part.strip()
         ))
         return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions if values & named)
 

@@ -107,3 +107,12 @@ def _wording(text: str) -> Verdict | None:
         # Whether a question meets the permission's limits is for the headteacher to say, not a guess.
         return Verdict.ASK_HEADTEACHER if _LIMITED.search(text) else Verdict.ALLOWED
     return None
+
+
+_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once)\b", re.IGNORECASE)
+
+
+def grants_within_limits(sentence: str) -> bool:
+    """A permission ("may … only in the staffroom") or an exception ("must not … unless declared"): what it
+    allows depends on where, when, who and with whose agreement; "must ask the headteacher first" does not."""
+    return bool(_EXCEPTION.search(sentence) or (_PERMITS.search(sentence) and not _CONSEQUENCE.search(sentence)))

@@ -12,6 +12,8 @@ from policy_kb.limits import Fit
 
 PHONES = "Personal mobile phones may be used only in the staffroom and off-site, and only during breaks, including lunch."
 LUNCH_ONLY = "You may use your phone only in the staff room at lunchtime."
+KNEW_BEFORE = ("Staff may accept friend requests from parents they knew before the child joined the school, once the "
+               "connection has been declared to the headteacher.")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,12 @@ def test_a_sentence_says_where_and_when_its_permission_holds(advisor):
     ("Once a former pupil is 18 or over, staff may be connected with them.", "A lad I taught in Y6 just added me, he's 19 now", Fit.MET),
     ("Staff may stay connected with a parent who was a close friend before their child joined, provided they have told the headteacher.",
      "mates with her since uni, way before her son started, and I told the head in September", Fit.MET),
+    # The whole sentence limits its rule: a declaration alone does not make a stranger an old friend.
+    (KNEW_BEFORE, "a parent I don't know sent me a friend request, I told the head about it", Fit.UNSAID),
+    (KNEW_BEFORE, "we were best friends long before her daughter started here and I told the head", Fit.MET),
+    # "Staff who are related to a pupil may…" is a yes for relatives only.
+    ("Staff who are related to a pupil or former pupil may have normal family contact with them.",
+     "a former pupil who's 16 now, we used to be neighbours, wants to follow me", Fit.BROKEN),
 ])
 def test_a_question_within_or_outside_the_limits(advisor, sentence, question, expected):
     assert fit(advisor, sentence, question) is expected

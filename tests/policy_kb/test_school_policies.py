@@ -154,3 +154,10 @@ def test_the_schools_name_as_staff_type_it_is_the_school_and_alone_may_be_the_pl
     meadowbank = Advisor.load(policy_path=POLICIES / "meadowbank.md")
     assert "school" in meadowbank.matcher.read("can i have works at meadowbank infant school on my profile").concepts
     assert "school" not in Advisor.load().matcher.read("walking the dog up at Alderley Edge this morning").concepts
+
+
+def test_a_permission_that_names_the_whole_case_is_that_schools_yes_where_another_school_says_no():
+    question = "can I message colleagues in our staff whatsapp at the weekend?"
+    st_aidans = Advisor.load(policy_path=POLICIES / "st_aidans.txt").ask(question)
+    assert st_aidans.verdict is Verdict.ALLOWED and "evenings and at weekends" in st_aidans.citations[0].quote
+    assert Advisor.load().ask(question).verdict is Verdict.NOT_ALLOWED
