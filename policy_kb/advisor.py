@@ -314,7 +314,11 @@ class Advisor:
         if not found:
             return []
         named = set(tokens(found[0].section)) & set(reading.words) & self._distinctive_heading_words
-        return [clause for clause in found if clause.section == found[0].section] if named else []
+        if not named:
+            return []
+        in_section = {clause.clause_id for clause in found if clause.section == found[0].section}
+        # In the order the policy gives them.
+        return [clause for clause in self.search.clauses if clause.clause_id in in_section]
 
     @cached_property
     def _distinctive_heading_words(self) -> frozenset[str]:

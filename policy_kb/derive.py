@@ -33,6 +33,7 @@ MIN_LIKENESS = 0.45
 LIKENESS_WEIGHT = 0.6
 # An "allowed" read from wording alone needs the sentence to name the situation this clearly.
 SURE_COVER = 0.75
+SOCIAL_MEDIA = re.compile(r"\bsocial media\b", re.IGNORECASE)
 FULL_COVER = 0.99
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
@@ -214,3 +215,17 @@ class Likeness:
         if not whole:
             return [0.0] * len(self._docs)
         return [sum(self._idf[term] for term in query if term in doc) / whole for doc in self._docs]
+
+
+def general_permission(knowledge: Knowledge, sentences: list[Sentence]) -> Sentence | None:
+    """The sentence in which the policy lets staff use social media in their own lives ("Staff may use
+    social media in their personal lives", "It is not intended to stop staff enjoying social media"): the
+    plainest permission about social media that names nothing the policy restricts."""
+    # Staff and the school are in any such sentence; pupils, families or confidential matters are not.
+    restricted = knowledge.restrictions - {"colleague", knowledge.school_concept}
+    candidates = [
+        sentence for sentence in sentences
+        if SOCIAL_MEDIA.search(sentence.text) and not sentence.concepts & restricted
+        and decided_by(sentence.text, lead_in=sentence.lead_in) is Verdict.ALLOWED
+    ]
+    return min(candidates, key=lambda sentence: len(sentence.concepts), default=None)

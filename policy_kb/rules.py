@@ -12,16 +12,18 @@ from typing import Callable
 from pathlib import Path
 
 from policy_kb.answer import Citation, Verdict
-from policy_kb.derive import DerivedRule, Likeness, Sentence, derive_rules, split_sentences
+from policy_kb.derive import DerivedRule, Likeness, Sentence, derive_rules, general_permission, split_sentences
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "7"
+DERIVATION_VERSION = "8"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
+# The fallback that answers everyday personal use: found by what it says, a general permission.
+GENERAL_PERMISSION = "personal_use_quotes"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,11 @@ def missing_citations(knowledge: Knowledge, sentences: list[Sentence]) -> dict[s
 
     cited = {f"fallback:{key}": nearest(wording) for key, wording in knowledge.fallback_wording.items()
              if not knowledge.fallback_citations.get(key)}
+    if f"fallback:{GENERAL_PERMISSION}" in cited:
+        sentence = general_permission(knowledge, sentences)
+        if sentence is not None:
+            cited[f"fallback:{GENERAL_PERMISSION}"] = Citation(section=sentence.clause.section, quote=sentence.text,
+                                                                clause_id=sentence.clause.clause_id)
     cited.update({f"finding:{rule.finding_id}": nearest(rule.wording) for rule in knowledge.findings if rule.citation is None})
     return cited
 

@@ -27,10 +27,10 @@ _NOT_PREVENTING = re.compile(
 _ASKS_FIRST = re.compile(
     r"\b(?:unless|except|without)\b[^.;]{0,140}\b(?:agree\w*|approv\w*|permission|consent\w*|authori[sz]\w*|declar\w*|sanction\w*)"
     r"|\b(?:prior|written|express|explicit) (?:approval|agreement|permission|consent|authori[sz]ation)\b"
-    r"|\bwith the (?:\w+ ){0,3}(?:approval|agreement|permission|consent|authori[sz]ation)\b"
-    r"|\b(?:seek|obtain|get|ask for|request)\w* (?:\w+ ){0,3}(?:approval|agreement|permission|consent|advice|guidance)\b"
+    r"|\bwith the (?:[\w’']+ ){0,3}(?:approval|agreement|permission|consent|authori[sz]ation)\b"
+    r"|\b(?:seek|obtain|get|ask for|request)\w* (?:[\w’']+ ){0,3}(?:approval|agreement|permission|consent|advice|guidance)\b"
     r"|\b(?:ask|asking|tell|telling) (?:the |your |a )?(?:executive |exec )?(?:head\w*|principal|line manager|manager)\b(?: first| before)?"
-    r"|\b(?:check|discuss|speak|talk) (?:\w+ ){0,2}with (?:the |their |your |a )?(?:\w+ ){0,2}(?:head|principal|manager|line manager|senior)"
+    r"|\b(?:check|discuss|speak|talk) (?:[\w’']+ ){0,2}with (?:the |their |your |a )?(?:[\w’']+ ){0,2}(?:head|principal|manager|line manager|senior)"
     r"|\bmust be (?:declared|agreed|approved|authori[sz]ed|cleared|signed off)\b|\b(?:should|must) (?:be )?declare"
     r"|\bonly (?:with|after|once|when|where|if)\b[^.;]{0,120}\b(?:approv\w*|agree\w*|permission|consent\w*|authori[sz]\w*|declar\w*)"
     r"|\b(?:approved|authori[sz]ed|agreed) (?:in advance |beforehand )?by (?:the )?(?:head|principal|governor|senior|trust)"

@@ -161,3 +161,15 @@ def test_a_permission_that_names_the_whole_case_is_that_schools_yes_where_anothe
     st_aidans = Advisor.load(policy_path=POLICIES / "st_aidans.txt").ask(question)
     assert st_aidans.verdict is Verdict.ALLOWED and "evenings and at weekends" in st_aidans.citations[0].quote
     assert Advisor.load().ask(question).verdict is Verdict.NOT_ALLOWED
+
+
+@pytest.mark.parametrize("school,quote", [
+    ("hollins_green", "It is not intended to stop staff enjoying social media."),
+    ("brook_lane", "4.1 Staff may use social media in their personal lives, subject to this policy."),
+    ("st_aidans", "You are welcome to use social media in your own time."),
+])
+def test_everyday_personal_use_quotes_the_policys_own_general_permission(school, quote):
+    # Found by what it says (a plain permission about social media naming nothing restricted), not by its
+    # likeness to the bundled school's wording, which other policies do not share.
+    advisor = Advisor.load(policy_path=policy_files(school)[0])
+    assert [c.quote for c in advisor.knowledge.fallback_citations["personal_use_quotes"]] == [quote]

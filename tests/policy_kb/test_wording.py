@@ -42,3 +42,8 @@ def test_what_the_school_may_do_is_no_permission_for_staff():
 
 def test_what_the_policy_counts_as_a_breach_is_forbidden():
     assert decided_by("Refusing to remove it is a separate breach.") is Verdict.NOT_ALLOWED
+
+
+def test_whose_agreement_may_be_written_with_an_apostrophe():
+    sentence = "Staff expecting an urgent call must seek the headteacher's agreement before keeping their phone on them."
+    assert decided_by(sentence) is Verdict.ASK_HEADTEACHER
