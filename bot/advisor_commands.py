@@ -93,8 +93,11 @@ def run_kb_check(args: argparse.Namespace) -> int:
     checked = advisor.knowledge.problems if own_knowledge else ()
     problems = tuple(checked) + advisor.rules.problems
     count = sum(len(s.citations) for s in advisor.knowledge.situations) + len(problems)
-    for problem in problems:
+    for problem in checked:
         print(cli_texts.KB_QUOTE_MISSING.format(owner=problem.situation_id, quote=problem.quote))
+    for problem in advisor.rules.problems:
+        # Not only missing quotes: a verdict or a limit the advisor does not know, with what it takes.
+        print(cli_texts.KB_RULE_PROBLEM.format(owner=problem.situation_id, quote=problem.quote, reason=problem.reason))
     replaced = list(advisor.rules.sources.values()).count("derived")
     if replaced and not own_knowledge:
         print(cli_texts.KB_DERIVED.format(replaced=replaced, total=advisor.rules.total, policy=advisor.document.source))

@@ -16,6 +16,7 @@ from policy_kb.derive import DerivedRule, Likeness, Sentence, derive_rules, gene
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
+from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
@@ -46,6 +47,7 @@ class SchoolRule:
     citation: Citation
     answer: str = ""
     confidence: str = "checked"  # as kb init wrote it; a "low" rule nobody has checked is still a guess
+    limits: Limits = ()
 
 
 def apply_rules(
@@ -91,7 +93,8 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
 
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
-    return _ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer)
+    ruled = _ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer)
+    return replace(ruled, limits=rule.limits) if rule.limits and rule.verdict is Verdict.ASK_HEADTEACHER else ruled
 
 
 def _ruled(situation: Situation, verdict: Verdict, citation: Citation, knowledge: Knowledge, *,
@@ -153,7 +156,7 @@ def rules_for(
     rules_path: Path | None = None,
 ) -> tuple[Knowledge, RulesSummary]:
     """The knowledge with every situation's rule chosen for this policy, and how many it decides."""
-    school_rules, problems = load_school_rules(rules_path, document) if rules_path else ({}, ())
+    school_rules, problems = load_school_rules(rules_path, document, knowledge) if rules_path else ({}, ())
     needs_derivation = any(not s.curated for s in knowledge.situations) or any(
         not knowledge.fallback_citations.get(key) for key in knowledge.fallback_wording
     ) or any(rule.citation is None for rule in knowledge.findings)
@@ -219,7 +222,7 @@ def _rule_from_json(item: dict) -> DerivedRule:
     )
 
 
-def load_school_rules(path: Path, document: PolicyDocument) -> tuple[dict[str, SchoolRule], tuple[QuoteProblem, ...]]:
+def load_school_rules(path: Path, document: PolicyDocument, knowledge: Knowledge) -> tuple[dict[str, SchoolRule], tuple[QuoteProblem, ...]]:
     """The school's edited rules file. A rule whose quote is not in the loaded policy is reported and left
     out; a rule with no verdict or no quote (a situation the policy does not cover) stays derived."""
     data = read_toml(path, what="rules file")
@@ -242,7 +245,31 @@ def load_school_rules(path: Path, document: PolicyDocument) -> tuple[dict[str, S
         if citation is None:
             problems.append(QuoteProblem(situation_id, str(quote), "not found in the policy document"))
             continue
+        limits, problem = _school_limits(spec.get("limits"), knowledge)
+        if problem:
+            problems.append(QuoteProblem(situation_id, str(spec.get("limits")), problem))
+            continue
         rules[situation_id] = SchoolRule(
-            situation_id, verdict, citation, str(spec.get("answer", "")), str(spec.get("confidence", "checked")) or "checked"
+            situation_id, verdict, citation, str(spec.get("answer", "")), str(spec.get("confidence", "checked")) or "checked",
+            limits,
         )
     return rules, tuple(problems)
+
+
+def _school_limits(spec, knowledge: Knowledge) -> tuple[Limits, str]:
+    """A rule's limits as the rules file gives them ({ place = ["staffroom"] }), or what is wrong with them."""
+    if not spec:
+        return (), ""
+    dimensions = dict(knowledge.limit_dimensions.dimensions)
+    if not isinstance(spec, dict):
+        return (), "limits must be a table such as { place = [\"staffroom\"] }"
+    limits = []
+    for dimension, values in spec.items():
+        if dimension not in dimensions:
+            return (), f"has no limit called {dimension!r} (known: {', '.join(dimensions)})"
+        values = [values] if isinstance(values, str) else values
+        unknown = [str(value) for value in values if value not in dimensions[dimension]]
+        if unknown or not values:
+            return (), f"limit {dimension!r} takes {', '.join(sorted(dimensions[dimension]))}, not {', '.join(unknown) or 'nothing'}"
+        limits.append((dimension, tuple(sorted(map(str, values)))))
+    return tuple(limits), ""

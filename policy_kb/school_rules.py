@@ -29,6 +29,8 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
         "# point RULES_PATH at this file, and run `policybot kb check`. A rule with an empty quote is left to",
         "# the headteacher. Verdicts: allowed, not_allowed, ask_headteacher, report, info. Once you have checked",
         "# a rule, set its confidence to \"checked\": rules still \"low\" are counted as left to the headteacher.",
+        "# A \"check first\" rule with limits (where, when, whose agreement, which relationship, how old) is a yes",
+        "# for a question within all of them and a no for one outside them; delete the limits to always ask.",
         "",
     ]
     for situation in advisor.knowledge.situations:
@@ -43,6 +45,7 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
             f"section = {_string(citation.section if citation else '')}",
             f"source = {_string(summary.sources.get(key, ''))}",
             f"confidence = {_string(summary.confidence.get(key, ''))}",
+            *([f"limits = {_limits_table(situation.limits)}"] if situation.limits and citation else []),
             "",
         ]
     unused = unused_clauses(advisor)
@@ -107,6 +110,8 @@ def _page(heading: str, situations, advisor) -> str:
         citation = situation.citations[0] if situation.citations else None
         confidence = advisor.rules.confidence.get(situation.situation_id, "")
         verdict = VERDICT_WORDS.get(situation.verdict, situation.verdict.value) if citation else "Check with the headteacher (not covered)"
+        if situation.limits and citation:
+            verdict = f"Yes within its limits ({limits_in_words(situation.limits)}), no outside them; otherwise {verdict.lower()}"
         rows.append(
             "<tr>"
             f"<td>{html.escape(situation.example or situation.situation_id)}</td>"
@@ -120,6 +125,15 @@ def _page(heading: str, situations, advisor) -> str:
         f"<section><h2>{html.escape(heading)}</h2><table><tr><th>Staff ask</th><th>The bot answers</th>"
         f"<th>Because the policy says</th><th>Check</th></tr>{''.join(rows)}</table></section>\n"
     )
+
+
+def _limits_table(limits) -> str:
+    return "{ " + ", ".join(f"{dimension} = {json.dumps(list(values))}" for dimension, values in limits) + " }"
+
+
+def limits_in_words(limits) -> str:
+    """"place: staffroom or off site; time: break time or lunch time"."""
+    return "; ".join(f"{dimension}: {' or '.join(value.replace('_', ' ') for value in values)}" for dimension, values in limits)
 
 
 def _string(text: str) -> str:

@@ -149,3 +149,29 @@ def test_kb_review_writes_a_printable_sheet(capsys, tmp_path):
     assert "Hollins Green Primary School" in sheet and "page-break-after: always" in sheet
     assert "Reporting concerns" in sheet and "&#9744; Correct" in sheet
     assert "Not covered by the policy" in sheet or "0 are left to the headteacher" in sheet
+
+
+def test_a_rule_with_limits_keeps_them_in_the_schools_rules_file(capsys, monkeypatch, tmp_path):
+    import tomllib
+
+    policy = POLICIES / "st_aidans.txt"
+    code, _, _ = run(["kb", "init", str(policy), "--output", "rules.toml"], capsys)
+    rules = tomllib.loads((tmp_path / "rules.toml").read_text(encoding="utf-8"))
+    phones = {rule["situation"]: rule for rule in rules["rules"]}["own_device_on_breaks"]
+    assert code == 0 and phones["limits"] == {"place": ["staffroom"], "time": ["lunch_time"]}
+
+    monkeypatch.setenv("POLICY_PATH", str(policy))
+    monkeypatch.setenv("RULES_PATH", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+    code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch,
+                       "can I go on facebook on my phone in the staff room at lunchtime?\n"
+                       "can I go on facebook on my phone in the staff room at morning break?\n")
+    assert [json.loads(line)["verdict"] for line in out.splitlines()] == ["allowed", "not_allowed"]
+
+    # A limit the advisor does not know is one clear line from kb check, and the rule is not used.
+    edited = (tmp_path / "rules.toml").read_text(encoding="utf-8").replace(
+        'limits = { place = ["staffroom"], time = ["lunch_time"] }', 'limits = { place = ["the moon"] }', 1)
+    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
+    get_settings.cache_clear()
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1 and "limit 'place' takes" in out and "the moon" in out

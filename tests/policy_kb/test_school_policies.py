@@ -54,7 +54,7 @@ def test_every_quote_is_that_schools_own_text(advisor_and_school):
 
 
 # Known dangerous misses, each written down in policy_kb/QUALITY.md: none may be added.
-KNOWN_DANGEROUS = {"dv25", "tr65"}
+KNOWN_DANGEROUS = {"dv25"}
 
 
 def test_no_unsafe_yes_and_no_missed_incident(advisor_and_school):
@@ -173,3 +173,10 @@ def test_everyday_personal_use_quotes_the_policys_own_general_permission(school,
     # likeness to the bundled school's wording, which other policies do not share.
     advisor = Advisor.load(policy_path=policy_files(school)[0])
     assert [c.quote for c in advisor.knowledge.fallback_citations["personal_use_quotes"]] == [quote]
+
+
+def test_the_review_sheet_says_where_a_rule_with_limits_is_a_yes():
+    from policy_kb.school_rules import review_html
+
+    sheet = review_html(Advisor.load(policy_path=POLICIES / "st_aidans.txt"))
+    assert "Yes within its limits (place: staffroom; time: lunch time), no outside them" in sheet
