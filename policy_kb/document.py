@@ -65,7 +65,10 @@ class Line:
 
 
 # "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
-NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2})\.?\s+[A-Z][^.:;!?]{2,80}$")
+NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2})\.?\s+[A-Z][^.:;!?]{2,80}\??$")
+# A heading may be the question it answers: "6. Can I be friends with parents online?"
+NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}\??$")
+MIN_NUMBERED_SECTIONS = 4
 TITLE_BLOCK_LINES = 8
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
@@ -174,13 +177,36 @@ def _title_case(text: str) -> str:
 
 
 def _mark_numbered_headings(lines: list[Line]) -> list[Line]:
-    """"5. Professional boundaries with pupils" followed somewhere by "5.1 …" is section 5's heading."""
+    """"5. Professional boundaries with pupils" followed somewhere by "5.1 …" is section 5's heading; so is
+    each of "1. Who does this code apply to?", "2. What counts as social media?"… numbered 1, 2, 3… through
+    the whole document, where a numbered list starts again at 1."""
     subclauses = {m.group(1) for m in (re.match(r"^\s*(\d{1,2})\.\d{1,2}\b", line.text) for line in lines) if m}
+    through = _numbered_through(lines)
     marked = []
-    for line in lines:
+    for index, line in enumerate(lines):
         match = NUMBERED_HEADING.match(line.text) if line.hint is None else None
-        marked.append(Line(line.text, "heading") if match and match.group(1) in subclauses else line)
+        heading = match and (match.group(1) in subclauses or index in through)
+        marked.append(Line(line.text, "heading") if heading else line)
     return marked
+
+
+def _numbered_through(lines: list[Line]) -> set[int]:
+    """The longest run of lines numbered 1, 2, 3… in order across the document: section headings (a short
+    numbered list inside a section starts again at 1 and runs out)."""
+    numbered = [
+        (index, int(match.group(1))) for index, line in enumerate(lines)
+        if line.hint is None and (match := NUMBERED_QUESTION_HEADING.match(line.text))
+    ]
+    longest: list[int] = []
+    for start, (_, number) in enumerate(numbered):
+        if number != 1:
+            continue
+        chain = []
+        for index, found in numbered[start:]:
+            if found == len(chain) + 1:
+                chain.append(index)
+        longest = max(longest, chain, key=len)
+    return set(longest) if len(longest) >= MIN_NUMBERED_SECTIONS else set()
 
 
 def _clean(text: str) -> str:

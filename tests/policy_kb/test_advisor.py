@@ -55,6 +55,7 @@ FLOORS = {
     "advisor_questions_19.jsonl": (0.89, 0.84),
     "advisor_questions_20.jsonl": (0.89, 0.87),
     "advisor_questions_21.jsonl": (0.92, 0.91),
+    "advisor_questions_22.jsonl": (0.91, 0.85),
 }
 
 

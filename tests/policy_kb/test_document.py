@@ -195,3 +195,20 @@ def test_the_school_name_in_a_title_block(tmp_path):
     path = tmp_path / "policy.txt"
     path.write_text("ST AIDAN'S CHURCH OF ENGLAND PRIMARY SCHOOL\nStaff Social Media Policy\n\nPersonal accounts\nYou may have a personal account.\n", encoding="utf-8")
     assert load_document(path).school_name == "St Aidan's Church of England Primary School"
+
+
+def test_numbered_question_headings_through_the_document_are_sections(tmp_path):
+    # As a PDF gives them: no marks, the headings the questions staff ask, numbered through the document.
+    text = "\n".join([
+        "Riverbank Primary School: Online Code for Staff",
+        "1. Who does this code apply to?", "Everyone who works or volunteers here.",
+        "2. What counts as social media?", "Any app where people share or message, for example:",
+        "1. Facebook", "2. WhatsApp",
+        "3. Can I be friends with parents online?", "Only parents you knew before their child joined.",
+        "4. Using your phone at work", "Only in the staff room at lunchtime.",
+    ])
+    path = tmp_path / "code.txt"
+    path.write_text(text, encoding="utf-8")
+    headings = [section.heading for section in load_document(path).sections]
+    assert headings[-4:] == ["1. Who does this code apply to?", "2. What counts as social media?",
+                             "3. Can I be friends with parents online?", "4. Using your phone at work"]

@@ -19,10 +19,11 @@ SCHOOLS = {
     "st_aidans": ("St Aidan's Church of England Primary School", "txt"),
     "meadowbank": ("Meadowbank Infant School", "md"),
     "oakfield": ("St Joseph's Catholic Primary School", "md"),
+    "riverside": ("Riverside Nursery and Primary School", "md"),
 }
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.55, 0.60), "brook_lane": (0.49, 0.43), "st_aidans": (0.59, 0.74), "meadowbank": (0.53, 0.66),
-          "oakfield": (0.51, 0.50)}
+FLOORS = {"hollins_green": (0.57, 0.62), "brook_lane": (0.51, 0.50), "st_aidans": (0.61, 0.74), "meadowbank": (0.58, 0.70),
+          "oakfield": (0.57, 0.51), "riverside": (0.48, 0.44)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
