@@ -19,7 +19,8 @@ _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
 _UNSHOWN = re.compile(f"[{_CONTROLS}\u202a-\u202e\u2066-\u2069]")
 _UNTYPED = re.compile(f"[{_CONTROLS}]")
 _HOST_LIKE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![^\W_])")
-_SCHEME_COLON = re.compile(r"(?<=[A-Za-z0-9]):(?=/)|(?<=[Mm][Aa][Ii][Ll][Tt][Oo]):")
+# Once: a colon already followed by the word joiner is left alone, so defusing twice changes nothing.
+_SCHEME_COLON = re.compile(r"(?<=[A-Za-z0-9]):(?=/)|(?<=[Mm][Aa][Ii][Ll][Tt][Oo]):(?!\u2060)")
 ONE_DOT_LEADER = "\u2024"
 WORD_JOINER = "\u2060"
 

@@ -72,7 +72,8 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = _before_entity(text, limit - len(SHORTENED))
-    return text[:cut] + SHORTENED
+    # Defused again: a cut can end a word where it makes an address ("evil.com00" cut to "evil.com…").
+    return shown_text(text[:cut]) + SHORTENED
 
 
 def _before_entity(text: str, cut: int) -> int:
@@ -82,7 +83,8 @@ def _before_entity(text: str, cut: int) -> int:
 
 
 def _chunks(text: str, limit: int) -> list[str]:
-    return split_text(text, limit, adjust_hard_cut=_before_entity)
+    # Each piece defused again: a hard cut can end a word where it makes an address ("evil.com|00").
+    return [shown_text(piece) for piece in split_text(text, limit, adjust_hard_cut=_before_entity)]
 
 
 def _mrkdwn(text: str) -> dict:

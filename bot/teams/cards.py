@@ -98,7 +98,8 @@ def escape_markdown(text: str) -> str:
 
 
 def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(texts.TRUNCATED)] + texts.TRUNCATED
+    # Defused again after the cut: a cut can end a word where it makes an address ("evil.com00" → "evil.com…").
+    return text if len(text) <= limit else shown_text(text[: limit - len(texts.TRUNCATED)]) + texts.TRUNCATED
 
 
 def _plain(text: str, limit: int) -> str:
@@ -443,4 +444,4 @@ def notification_text(reply: Reply) -> str:
         return summary
     room = MAX_SUMMARY_CHARS - len(texts.TRUNCATED)
     cut = summary.rfind(" ", room // 2, room + 1)  # the last space that leaves room for "…"
-    return summary[: cut if cut > 0 else room] + texts.TRUNCATED
+    return shown_text(summary[: cut if cut > 0 else room]) + texts.TRUNCATED

@@ -16,6 +16,6 @@ def test_ordinary_sentences_are_left_alone():
 
 
 def test_defusing_twice_changes_nothing_and_typed_text_is_never_defused():
-    once = shown_text("see evil.example\u202e now \ud83d")
+    once = shown_text("see evil.example\u202e now \ud83d mailto:head@school")
     assert shown_text(once) == once and "\u202e" not in once and "\ufffd" in once
     assert typed_text("evil.example\x07") == "evil.example"

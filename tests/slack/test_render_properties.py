@@ -150,3 +150,10 @@ def test_any_home_tab_is_a_valid_view(shown_replies):
         validated(View(**view))
         assert_blocks(view["blocks"], most=render.HOME_BLOCKS_MAX)
     assert_harmless(view, Reply(text="", facts=sum((reply.facts for reply in shown_replies), ())))
+
+
+def test_a_cut_never_makes_an_address_of_what_was_none():
+    # "evil.com00" links nowhere; cut to "evil.com…" it would, had the cut not been defused again.
+    for typed in ("evil.com00" * 300, "HTTP://EVIL.EXAMPLE000" * 77):
+        for limit in range(20, 60):
+            assert not LINKABLE.search(render.shorten(render.escape(typed), limit))

@@ -121,3 +121,12 @@ def test_any_notification_summary_is_short_one_line_and_harmless(reply):
         summary.encode("utf-8")
         assert not LINKABLE.search(summary) and not UNSHOWN.search(summary)
     assert len(cards.notification_text(reply)) <= cards.MAX_SUMMARY_CHARS and "\n" not in cards.notification_text(reply)
+
+
+def test_a_cut_never_makes_an_address_of_what_was_none():
+    from handlers.messages import Reply
+
+    for typed in ("evil.com00" * 300, "HTTP://EVIL.EXAMPLE000" * 77):
+        reply = Reply(text=typed, notification_text=typed)
+        assert not LINKABLE.search(cards.notification_text(reply))
+        assert_harmless_card(cards.render_card(reply, kind="submit"))
