@@ -173,6 +173,8 @@ class Advisor:
             )
             if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are and best.citations:
                 return self._what_the_policy_says(best)
+            if best.reports and best.verdict in PERMISSIONS and reading.concepts & self._it_happened:
+                return self._to_report(best)
             best = self._within_limits(best, reading)
             if best.verdict is Verdict.ALLOWED:
                 unlifted = self._unlifted(best, reading)
@@ -245,6 +247,24 @@ class Advisor:
             answer, verdict=verdict, answer=self._text(key), findings=findings, confident=True,
             citations=tuple(dict.fromkeys((*(finding.citation for finding in findings), *answer.citations))),
             next_steps=(self._text("draft_next_step"),),
+        )
+
+    @cached_property
+    def _it_happened(self) -> frozenset[str]:
+        # "What do I do now?", a post regretted, a request declined or ignored: it has happened, and the
+        # policy says whom to tell, not only what not to do. (Someone else's message to the asker alone is
+        # often a request for something, which the rule itself answers.)
+        return frozenset(filter(None, (self.knowledge.what_to_do, "mistake", "block")))
+
+    def _to_report(self, case: Situation) -> Answer:
+        """The policy's sentence for this case also says whom to tell when it happens, and it has."""
+        texts = self.knowledge.derived_texts
+        return Answer(
+            verdict=Verdict.REPORT,
+            answer=texts.get("report_answer", "").replace("{section}", case.citations[0].section),
+            citations=case.citations,
+            next_steps=tuple(filter(None, (texts.get("report_next_step", ""),))),
+            situation=f"report:{case.situation_id}",
         )
 
     def _within_limits(self, case: Situation, reading) -> Situation:

@@ -21,7 +21,7 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
-from policy_kb.wording import decided_by, grants_within_limits, parts_of
+from policy_kb.wording import decided_by, grants_within_limits, imposes_a_report, parts_of
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -60,6 +60,8 @@ class DerivedRule:
     # the restricted things the sentence itself speaks of (which its permission is the policy's exception to).
     limits: Limits = ()
     lifts: tuple[str, ...] = ()
+    # The sentence also says whom to tell when this happens ("…and must report it to the DSL").
+    reports: bool = False
 
 
 def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: list[Sentence] | None = None) -> tuple[DerivedRule, ...]:
@@ -139,18 +141,20 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     # well allow it, but a wrong yes is the one answer a school cannot take back), or when the sentence only
     # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
     limits, lifts = _limits(sentence, knowledge, matcher)
+    # "…must report it to the DSL. Staff may then block the account.": the sentence before speaks for it.
+    reports = imposes_a_report(sentence.text) or imposes_a_report(sentence.lead_in)
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts)
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
     # A yes for what schools' policies usually restrict needs a sentence naming the whole case.
     guessed_yes = verdict is Verdict.ALLOWED and (cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER))
     if guessed_yes or verdict not in PERMISSIONS:
-        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts)
+        return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)
     if verdict is Verdict.ASK_HEADTEACHER:
         return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
-                           limits, lifts)
+                           limits, lifts, reports)
     confidence = "high" if cover >= SURE_COVER else "medium"
-    return DerivedRule(situation.situation_id, verdict, citation, confidence, total)
+    return DerivedRule(situation.situation_id, verdict, citation, confidence, total, reports=reports)
 
 
 def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...]]:

@@ -67,6 +67,8 @@ class Situation:
     # A rule read from a permission with limits ("only in the staffroom"): the values it allows on each
     # dimension, checked against the question (policy_kb.limits).
     limits: Limits = ()
+    # A rule read from a sentence that also says whom to tell when it happens ("…and report it to the DSL").
+    reports: bool = False
 
 
 @dataclass(frozen=True)

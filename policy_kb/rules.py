@@ -20,7 +20,7 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "8"
+DERIVATION_VERSION = "9"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 # The fallback that answers everyday personal use: found by what it says, a general permission.
@@ -88,7 +88,7 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
         return replace(situation, verdict=Verdict.ASK_HEADTEACHER, answer=texts.get("not_covered_answer", ""),
                        citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
     key = "unclear_answer" if rule.confidence == "low" else ""
-    ruled = _ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key)
+    ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key), reports=rule.reports)
     return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits else ruled
 
 
@@ -211,6 +211,7 @@ def _rule_to_json(rule: DerivedRule) -> dict:
         "situation": rule.situation_id, "verdict": rule.verdict.value if rule.verdict else None,
         "confidence": rule.confidence, "score": rule.score, "citation": _citation_to_json(rule.citation),
         "limits": [[dimension, list(values)] for dimension, values in rule.limits], "lifts": list(rule.lifts),
+        "reports": rule.reports,
     }
 
 
@@ -219,6 +220,7 @@ def _rule_from_json(item: dict) -> DerivedRule:
         item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
         _citation_from_json(item["citation"]), item["confidence"], float(item["score"]),
         tuple((str(dimension), tuple(map(str, values))) for dimension, values in item["limits"]), tuple(map(str, item["lifts"])),
+        bool(item["reports"]),
     )
 
 

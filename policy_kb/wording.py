@@ -116,3 +116,9 @@ def grants_within_limits(sentence: str) -> bool:
     """A permission ("may … only in the staffroom") or an exception ("must not … unless declared"): what it
     allows depends on where, when, who and with whose agreement; "must ask the headteacher first" does not."""
     return bool(_EXCEPTION.search(sentence) or (_PERMITS.search(sentence) and not _CONSEQUENCE.search(sentence)))
+
+
+def imposes_a_report(sentence: str) -> bool:
+    """"…must not reply, must screenshot it, and must report it to the DSL the same day": whatever else the
+    sentence rules, it says who must be told when this happens."""
+    return bool(_REPORTS.search(sentence))

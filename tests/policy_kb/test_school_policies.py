@@ -22,8 +22,8 @@ SCHOOLS = {
     "riverside": ("Riverside Nursery and Primary School", "md"),
 }
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.57, 0.62), "brook_lane": (0.51, 0.50), "st_aidans": (0.61, 0.74), "meadowbank": (0.58, 0.70),
-          "oakfield": (0.57, 0.51), "riverside": (0.48, 0.44)}
+FLOORS = {"hollins_green": (0.57, 0.62), "brook_lane": (0.53, 0.50), "st_aidans": (0.61, 0.74), "meadowbank": (0.60, 0.70),
+          "oakfield": (0.57, 0.51), "riverside": (0.50, 0.44)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -181,3 +181,15 @@ def test_the_review_sheet_says_where_a_rule_with_limits_is_a_yes():
 
     sheet = review_html(Advisor.load(policy_path=POLICIES / "st_aidans.txt"))
     assert "Yes within its limits (place: staffroom; time: lunch time), no outside them" in sheet
+
+
+@pytest.mark.parametrize("school,question", [
+    ("meadowbank", "a 6yo from my class sent me a friend request on tiktok, what do i do?"),
+    ("brook_lane", "a year 8 sent me a follow request on tiktok last night. i just ignored it, that's fine right?"),
+])
+def test_what_has_happened_is_reported_where_the_policys_own_sentence_says_whom_to_tell(school, question):
+    # Both policies say a pupil's contact must be reported to the DSL: declining it is not the whole answer.
+    answer = Advisor.load(policy_path=policy_files(school)[0]).ask(question)
+    assert answer.verdict is Verdict.REPORT and answer.citations
+    # The bundled school says only "don't accept": no report is owed there for a request declined.
+    assert Advisor.load().ask(question).verdict is not Verdict.REPORT
