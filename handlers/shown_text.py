@@ -42,3 +42,11 @@ def shown_text(text: str) -> str:
     if "." in text:
         text = _HOST_LIKE.sub(lambda match: match.group(0).replace(".", ONE_DOT_LEADER), text)
     return _SCHEME_COLON.sub(":" + WORD_JOINER, text) if ":" in text else text
+
+
+def shown_prefix(text: str, end: int) -> str:
+    """The first `end` characters of a shown text, shown again, in at most `end` characters: a cut can end a
+    word where it makes an address ("evil.com00" cut to "evil.com"), or part "mailto:" from its word joiner,
+    which showing puts back (one character more, so the cut moves back before the colon)."""
+    prefix = shown_text(text[:end])
+    return prefix if len(prefix) <= end else shown_text(text[: end - 1])

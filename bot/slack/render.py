@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from handlers import decision_texts, texts
 from handlers.messages import PERSON_PREFIX, Choice, Fact, Form, FormField, Reply
-from handlers.shown_text import shown_text, typed_text, whole
+from handlers.shown_text import shown_prefix, shown_text, typed_text, whole
 from handlers.splitting import split_text
 
 # Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -71,9 +71,7 @@ def shorten(text: str, limit: int) -> str:
     """`text` in at most `limit` characters; escaped text is cut before an entity, never inside one."""
     if len(text) <= limit:
         return text
-    cut = _before_entity(text, limit - len(SHORTENED))
-    # Defused again: a cut can end a word where it makes an address ("evil.com00" cut to "evil.com…").
-    return shown_text(text[:cut]) + SHORTENED
+    return shown_prefix(text, _before_entity(text, limit - len(SHORTENED))) + SHORTENED
 
 
 def _before_entity(text: str, cut: int) -> int:
@@ -83,8 +81,9 @@ def _before_entity(text: str, cut: int) -> int:
 
 
 def _chunks(text: str, limit: int) -> list[str]:
-    # Each piece defused again: a hard cut can end a word where it makes an address ("evil.com|00").
-    return [shown_text(piece) for piece in split_text(text, limit, adjust_hard_cut=_before_entity)]
+    # Each piece shown again: a hard cut can end a word where it makes an address ("evil.com|00"), or part
+    # "mailto:" from its word joiner (one character, hence the room).
+    return [shown_text(piece) for piece in split_text(text, limit - 1, adjust_hard_cut=_before_entity)]
 
 
 def _mrkdwn(text: str) -> dict:

@@ -33,7 +33,7 @@ from typing import Literal
 from bot.teams import texts
 from handlers import texts as conversation_texts
 from handlers.messages import PERSON_PREFIX, Button, Choice, Fact, Form, FormField, Reply
-from handlers.shown_text import shown_text, typed_text, whole
+from handlers.shown_text import shown_prefix, shown_text, typed_text, whole
 
 PLATFORM = "teams"
 
@@ -98,8 +98,7 @@ def escape_markdown(text: str) -> str:
 
 
 def _cap(text: str, limit: int) -> str:
-    # Defused again after the cut: a cut can end a word where it makes an address ("evil.com00" → "evil.com…").
-    return text if len(text) <= limit else shown_text(text[: limit - len(texts.TRUNCATED)]) + texts.TRUNCATED
+    return text if len(text) <= limit else shown_prefix(text, limit - len(texts.TRUNCATED)) + texts.TRUNCATED
 
 
 def _plain(text: str, limit: int) -> str:
@@ -444,4 +443,4 @@ def notification_text(reply: Reply) -> str:
         return summary
     room = MAX_SUMMARY_CHARS - len(texts.TRUNCATED)
     cut = summary.rfind(" ", room // 2, room + 1)  # the last space that leaves room for "…"
-    return shown_text(summary[: cut if cut > 0 else room]) + texts.TRUNCATED
+    return shown_prefix(summary, cut if cut > 0 else room) + texts.TRUNCATED
