@@ -142,7 +142,7 @@ class Advisor:
             # Found through a clause, not through what was asked: its own wording (a friend request, say)
             # may not fit the question, so the verdict is said in general terms, naming the section.
             texts = self.knowledge.derived_texts
-            text = texts.get(f"{leaning.verdict.value}_answer", "").replace("{section}", citations[0].section) or leaning.answer
+            text = self._naming_section(f"{leaning.verdict.value}_answer", citations[0].section) or leaning.answer
             next_steps = tuple(filter(None, (texts.get(f"{leaning.verdict.value}_next_step", ""),))) or leaning.next_steps
         return Answer(
             verdict=leaning.verdict, answer=text, next_steps=next_steps, citations=citations,
@@ -173,7 +173,7 @@ class Advisor:
             )
             if best.verdict in ASKING_ABOUT_RULES and asks_what_the_rules_are and best.citations:
                 return self._what_the_policy_says(best)
-            if best.reports and best.verdict in PERMISSIONS and reading.concepts & self._it_happened:
+            if best.reports and best.verdict in PERMISSIONS and reading.concepts & self.knowledge.happened:
                 return self._to_report(best)
             best = self._within_limits(best, reading)
             if best.verdict is Verdict.ALLOWED:
@@ -249,21 +249,13 @@ class Advisor:
             next_steps=(self._text("draft_next_step"),),
         )
 
-    @cached_property
-    def _it_happened(self) -> frozenset[str]:
-        # "What do I do now?", a post regretted, a request declined or ignored: it has happened, and the
-        # policy says whom to tell, not only what not to do. (Someone else's message to the asker alone is
-        # often a request for something, which the rule itself answers.)
-        return frozenset(filter(None, (self.knowledge.what_to_do, "mistake", "block")))
-
     def _to_report(self, case: Situation) -> Answer:
         """The policy's sentence for this case also says whom to tell when it happens, and it has."""
-        texts = self.knowledge.derived_texts
         return Answer(
             verdict=Verdict.REPORT,
-            answer=texts.get("report_answer", "").replace("{section}", case.citations[0].section),
+            answer=self._naming_section("report_answer", case.citations[0].section),
             citations=case.citations,
-            next_steps=tuple(filter(None, (texts.get("report_next_step", ""),))),
+            next_steps=tuple(filter(None, (self.knowledge.derived_texts.get("report_next_step", ""),))),
             situation=f"report:{case.situation_id}",
         )
 
@@ -277,10 +269,9 @@ class Advisor:
         if fit is Fit.UNSAID:
             return case
         verdict, key = (Verdict.ALLOWED, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
-        texts = self.knowledge.derived_texts
         return replace(
-            case, verdict=verdict, answer=texts.get(key, "").replace("{section}", case.citations[0].section) or case.answer,
-            next_steps=tuple(filter(None, (texts.get(f"{verdict.value}_next_step", ""),))),
+            case, verdict=verdict, answer=self._naming_section(key, case.citations[0].section) or case.answer,
+            next_steps=tuple(filter(None, (self.knowledge.derived_texts.get(f"{verdict.value}_next_step", ""),))),
         )
 
     def _unlifted(self, allowed, reading) -> frozenset[str]:
@@ -348,8 +339,8 @@ class Advisor:
 
     def _what_the_section_says(self, clauses: list[Clause]) -> Answer:
         citations = tuple(map(self._cite_clause, clauses))
-        answer = self.knowledge.derived_texts.get("info_answer", "").replace("{section}", citations[0].section)
-        return Answer(Verdict.INFO, answer, citations=citations, situation="section_asked_about")
+        return Answer(Verdict.INFO, self._naming_section("info_answer", citations[0].section), citations=citations,
+                      situation="section_asked_about")
 
     def _what_the_policy_says(self, rule) -> Answer:
         """"What are the rules on X?": the same clauses as "may I do X?", given as information."""
@@ -380,6 +371,10 @@ class Advisor:
 
     def _text(self, key: str) -> str:
         return self.knowledge.fallback.get(key, "")
+
+    def _naming_section(self, key: str, section: str) -> str:
+        """An answer for a rule read from the policy itself, naming the section it quotes."""
+        return self.knowledge.derived_texts.get(key, "").replace("{section}", section)
 
 
 def _model_for(policy_path: Path) -> VerdictModel | None:

@@ -33,8 +33,10 @@ MIN_LIKENESS = 0.45
 LIKENESS_WEIGHT = 0.6
 # An "allowed" read from wording alone needs the sentence to name the situation this clearly.
 SURE_COVER = 0.75
-SOCIAL_MEDIA = re.compile(r"\bsocial media\b", re.IGNORECASE)
+# A yes for what schools' policies usually restrict needs the sentence to name every concept of the case.
 FULL_COVER = 0.99
+# A general permission speaks of social media as such, not of one platform or feature.
+SOCIAL_MEDIA = re.compile(r"\bsocial media\b", re.IGNORECASE)
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 
@@ -146,7 +148,6 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
-    # A yes for what schools' policies usually restrict needs a sentence naming the whole case.
     guessed_yes = verdict is Verdict.ALLOWED and (cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER))
     if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)

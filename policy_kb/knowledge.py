@@ -115,7 +115,10 @@ class Knowledge:
     findings: tuple[FindingRule, ...] = ()
     fallback_wording: dict[str, str] = field(default_factory=dict)  # the quotes of each fallback, as written
     derived_texts: dict[str, str] = field(default_factory=dict)  # answers for rules read from the policy itself
-    limit_dimensions: LimitDimensions = field(default_factory=lambda: LimitDimensions((), {}))
+    limit_dimensions: LimitDimensions = field(default_factory=lambda: LimitDimensions({}, {}))
+    # Something has happened ("what do I do now?", a post regretted, a request declined): where the policy's
+    # own sentence for the case says whom to tell, that is the answer.
+    happened: frozenset[str] = frozenset()
 
 
 def read_toml(path: Path, *, what: str) -> dict:
@@ -195,8 +198,9 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     risk = frozenset(scope.get("risk_concepts", "").split())
     restrictions = frozenset(scope.get("restriction_concepts", "").split())
     everyday = frozenset(scope.get("everyday_concepts", "").split())
+    happened = frozenset(scope.get("happened_concepts", "").split())
     roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word")}
-    unknown = (domain | risk | restrictions | everyday | set(roles.values())) - set(concepts) - {""}
+    unknown = (domain | risk | restrictions | everyday | happened | set(roles.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
@@ -211,7 +215,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         fallback_wording={
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
         },
-        limit_dimensions=limit_dimensions,
+        limit_dimensions=limit_dimensions, happened=happened,
     )
 
 

@@ -4,9 +4,8 @@ headteacher.
 
 A policy sentence with a condition ("only…", "once…", "provided…", "unless…", "staff who…") limits its
 rule to the values it names on each dimension the knowledge file lists (where, when, whose agreement,
-which relationship, how old). A question meets a dimension when it names one of those values (or a
-kind of one: lunch is a break); it breaks it when it names only other values of that dimension; otherwise
-it does not say. Every dimension met is the policy's own exception; one broken is outside it."""
+which relationship, how old). A question meets a dimension when every value it names there is one of
+those (or a kind of one: lunch is a break); it breaks it when it names another; otherwise it does not say. Every dimension met is the policy's own exception; one broken is outside it."""
 
 from __future__ import annotations
 
@@ -34,14 +33,11 @@ class Fit(Enum):
 
 @dataclass(frozen=True)
 class LimitDimensions:
-    dimensions: tuple[tuple[str, frozenset[str]], ...]  # dimension -> its value concepts
+    dimensions: dict[str, frozenset[str]]  # dimension -> its value concepts, in the file's order
     kinds: dict[str, str]  # a value -> the broader value it is a kind of ("lunch_time" -> "break_time")
 
-    def concepts(self) -> frozenset[str]:
-        return frozenset(value for _, values in self.dimensions for value in values) | frozenset(self.kinds.values())
-
     def of_sentence(self, sentence: str, concepts_of) -> Limits:
-        """The limits a sentence sets, read from where its condition starts; () when it sets none."""
+        """The limits a sentence with a condition sets; () when it sets none."""
         if CONDITION_START.search(sentence) is None:
             return ()
         # The whole sentence, not just what follows "once": "parents they knew before the child joined, once
@@ -49,14 +45,13 @@ class LimitDimensions:
         named = frozenset().union(*(
             self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence) if part.strip()
         ))
-        return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions if values & named)
+        return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions.items() if values & named)
 
     def fit(self, limits: Limits, question_concepts: frozenset[str]) -> Fit:
         named = self._most_specific(question_concepts)
-        dimensions = dict(self.dimensions)
         fits = []
         for name, allowed in limits:
-            said = named & dimensions.get(name, frozenset())
+            said = named & self.dimensions.get(name, frozenset())
             # Each place or time the question names must be one the policy allows ("in the PPA room, it's
             # quieter than the staff room" is not in the staff room).
             outside = {value for value in said if value not in allowed and self.kinds.get(value) not in allowed}
@@ -75,8 +70,8 @@ class LimitDimensions:
 def read_dimensions(spec: dict, known: set[str]) -> tuple[LimitDimensions, set[str]]:
     """From the knowledge file's [limits] table; with the concept names it uses that it does not define."""
     kinds = {str(k): str(v) for k, v in (spec.get("kinds") or {}).items()}
-    dimensions = tuple(
-        (name, frozenset(str(value).split())) for name, value in spec.items() if name != "kinds" and isinstance(value, str)
-    )
-    used = {value for _, values in dimensions for value in values} | set(kinds) | set(kinds.values())
+    dimensions = {
+        name: frozenset(str(value).split()) for name, value in spec.items() if name != "kinds" and isinstance(value, str)
+    }
+    used = {value for values in dimensions.values() for value in values} | set(kinds) | set(kinds.values())
     return LimitDimensions(dimensions, kinds), used - known

@@ -56,6 +56,7 @@ class ConceptMatcher:
         self._school_name = tuple(
             w for w in WORD.findall(fold(school_name).replace("'", "")) if w not in GENERIC_SCHOOL_WORDS | NAME_LINKS
         )
+        self._school_handle = re.compile(r"@\s*" + r"\W*".join(map(re.escape, self._school_name)) + r"\b")
         self._single: dict[str, list[str]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}  # by first word
         self._prefixes: dict[str, list[tuple[str, str]]] = {}  # by first two letters
@@ -145,7 +146,7 @@ class ConceptMatcher:
 
     def _school_name_at(self, raw_words: list[str], folded: str) -> list[int]:
         name, length = self._school_name, len(self._school_name)
-        handle = re.search(r"@\s*" + r"\W*".join(map(re.escape, name)) + r"\b", folded.replace("'", "")) is not None
+        handle = self._school_handle.search(folded.replace("'", "")) is not None
         found = []
         for position in range(len(raw_words) - length + 1):
             if tuple(raw_words[position:position + length]) != name:

@@ -262,7 +262,7 @@ def _school_limits(spec, knowledge: Knowledge) -> tuple[Limits, str]:
     """A rule's limits as the rules file gives them ({ place = ["staffroom"] }), or what is wrong with them."""
     if not spec:
         return (), ""
-    dimensions = dict(knowledge.limit_dimensions.dimensions)
+    dimensions = knowledge.limit_dimensions.dimensions
     if not isinstance(spec, dict):
         return (), "limits must be a table such as { place = [\"staffroom\"] }"
     limits = []
