@@ -23,6 +23,7 @@ from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import STOPWORDS, ClauseSearch
 from policy_kb.text import tokens
 from policy_kb.verdict_model import VerdictModel
+from policy_kb.wording import decided_by
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
 # Long drafts are read up to here: enough for any post, and it keeps a pasted essay fast.
@@ -44,6 +45,12 @@ DOUBTING_A_SURE_YES = 0.85
 # A case for the verdict the model leans to may be found through the clauses nearest to the question.
 SEARCHED_CLAUSES = 8
 LEANING_QUOTES = 1
+# The situation of an answer a rule's limits decided ("within_limits:phones_on_breaks").
+WITHIN_LIMITS = "within_limits:"
+# A rule read from the policy is also quoted with the nearest clause among these that gives its verdict.
+SUPPORT_SEARCHED = 3
+SUPPORTED_VERDICTS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER, Verdict.REPORT}
+MAX_CITED = 3
 # "What does the policy say about…?" is answered with up to this many clauses of the section asked about.
 SECTION_QUOTES = 3
 
@@ -88,7 +95,7 @@ class Advisor:
             # Only read when rules must be derived: the bundled policy's start-up reads no file twice.
             fingerprint=lambda: _fingerprint(policy_path, knowledge_path, school_name),
         )
-        return cls(document, knowledge, rules=summary, model=_model_for(policy_path))
+        return cls(document, knowledge, rules=summary, model=VerdictModel.load())
 
     def ask(self, question: str) -> Answer:
         question = (question or "").strip()
@@ -100,8 +107,27 @@ class Advisor:
         answer = self._decide(question, reading, ranked)
         if self.model is not None:
             answer = self._second_opinion(question, answer, reading, ranked)
+        answer = self._with_nearest_support(answer, reading)
         draft = draft_in(question[:READ_LIMIT]) if answer.verdict in PERMISSIONS else None
         return answer if draft is None else self._with_findings(answer, draft)
+
+    def _with_nearest_support(self, answer: Answer, reading) -> Answer:
+        """A rule read from the policy rests on one sentence chosen for its case, not for this question: the
+        clause nearest to the question, from another section, is quoted too when its own wording gives the
+        same verdict ("must not…" for a no)."""
+        if answer.situation.rsplit(":", 1)[-1] not in self._derived_cases or len(answer.citations) >= MAX_CITED:
+            return answer
+        if answer.verdict not in SUPPORTED_VERDICTS:
+            return answer
+        cited = {citation.section for citation in answer.citations}
+        for _, clause in self.search.search(reading.words, limit=SUPPORT_SEARCHED):
+            if clause.section not in cited and decided_by(clause.text) is answer.verdict:
+                return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
+        return answer
+
+    @cached_property
+    def _derived_cases(self) -> frozenset[str]:
+        return frozenset(case.situation_id for case in self.knowledge.situations if not case.curated)
 
     def _ranked(self, reading) -> list:
         return sorted(
@@ -116,6 +142,10 @@ class Advisor:
         no such case the cases' answer stands."""
         opinion = self.model.opinion(question)
         if opinion.verdict is answer.verdict or opinion.probability < SECOND_OPINION_CONFIDENCE:
+            return answer
+        if answer.situation.startswith(WITHIN_LIMITS) and opinion.verdict in PERMISSIONS:
+            # The policy's own exception, its limits read against the question: another school's lines
+            # are not the model's to draw.
             return answer
         if opinion.verdict is Verdict.ALLOWED:
             return answer
@@ -133,6 +163,10 @@ class Advisor:
                 doubted = replace(doubted, citations=tuple(dict.fromkeys((*leaning.citations, *doubted.citations))))
             return replace(doubted, situation="second_opinion:doubted_yes")
         if leaning is None:
+            return answer
+        if opinion.verdict is Verdict.INFO and not matched and self.knowledge.policy_question in reading.concepts:
+            # "What does the policy say about AI tools?", where no section of it names them (see
+            # `_section_asked_about`): a clause merely near the question would say it speaks of them.
             return answer
         # Its clauses first, then those of the case the question matched best: both bear on the question.
         citations = tuple(dict.fromkeys((*leaning.citations[:LEANING_QUOTES], *answer.citations)))
@@ -175,7 +209,7 @@ class Advisor:
                 return self._what_the_policy_says(best)
             if best.reports and best.verdict in PERMISSIONS and reading.concepts & self.knowledge.happened:
                 return self._to_report(best)
-            best = self._within_limits(best, reading)
+            ruled, best = best, self._within_limits(best, reading)
             if best.verdict is Verdict.ALLOWED:
                 unlifted = self._unlifted(best, reading)
                 if unlifted:
@@ -196,7 +230,7 @@ class Advisor:
                 answer=best.answer,
                 citations=best.citations,
                 next_steps=best.next_steps,
-                situation=best.situation_id,
+                situation=f"{WITHIN_LIMITS}{best.situation_id}" if best.verdict is not ruled.verdict else best.situation_id,
                 confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
         if reading.concepts & {self.knowledge.policy_question, self.knowledge.policy_word} and self.knowledge.asking not in reading.concepts:
@@ -260,13 +294,15 @@ class Advisor:
         )
 
     def _within_limits(self, case: Situation, reading) -> Situation:
-        """A rule read from a permission with limits ("only in the staffroom, at lunch"): a question within
-        every limit is the policy's own exception, a yes for what the sentence names; one outside a limit is
-        a no; one that does not say stays with the headteacher."""
-        if not case.limits or case.verdict is not Verdict.ASK_HEADTEACHER:
+        """A rule read from a permission with limits ("only in the staffroom, at lunch") or from a no with a
+        way through it ("must not … until they are 18"): a question within every limit is the policy's own
+        exception, a yes for what the sentence names; one outside a limit is a no; one that does not say
+        stays as the rule is (with the headteacher, or a no)."""
+        if not case.limits or case.verdict not in RESTRICTIVE:
             return case
         fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
-        if fit is Fit.UNSAID:
+        # A no with a way through it ("must not … until they are 18") stays a no unless the question is within it.
+        if fit is Fit.UNSAID or (fit is Fit.BROKEN and case.verdict is Verdict.NOT_ALLOWED):
             return case
         verdict, key = (Verdict.ALLOWED, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
         return replace(
@@ -278,7 +314,8 @@ class Advisor:
         """The restrictions the question touches that the "yes" does not answer: neither part of the case it
         matched nor one the policy itself lifts there ("friends only" lifts nothing about pupils)."""
         touched = reading.concepts & self.knowledge.restrictions
-        return touched - set(best_pattern(allowed, reading, self.knowledge.concepts)) - allowed.lifts
+        answered = set(best_pattern(allowed, reading, self.knowledge.concepts)) | allowed.lifts
+        return frozenset(name for name in touched - answered if self.knowledge.kind_of.get(name) not in answered)
 
     def _restricted(self, ranked, unlifted: frozenset[str], reading) -> Answer:
         """Deny overrides permit: the strongest restrictive case about what is left over decides, quoted;
@@ -375,14 +412,6 @@ class Advisor:
     def _naming_section(self, key: str, section: str) -> str:
         """An answer for a rule read from the policy itself, naming the section it quotes."""
         return self.knowledge.derived_texts.get(key, "").replace("{section}", section)
-
-
-def _model_for(policy_path: Path) -> VerdictModel | None:
-    try:
-        policy_text = Path(policy_path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # a .docx or .pdf policy: never the one the model was trained for
-    return VerdictModel.load(policy_text=policy_text)
 
 
 def _fingerprint(policy_path: Path, knowledge_path: Path, school_name: str) -> str:

@@ -155,6 +155,9 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
                            limits, lifts, reports)
     confidence = "high" if cover >= SURE_COVER else "medium"
+    if verdict is Verdict.NOT_ALLOWED and limits and cover >= SURE_COVER:
+        # "Must not connect with a former pupil until they are 18": a no with the policy's own way through it.
+        return DerivedRule(situation.situation_id, verdict, citation, confidence, total, limits, lifts, reports)
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total, reports=reports)
 
 

@@ -21,11 +21,17 @@ BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–]|\(?[a-z]\))\s+")
 NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+\S")
 SENTENCE_END = (".", ":", ";", ",", "!", "?")
+MARKDOWN_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
+# Column headings that word every rule in their column.
+COLUMN_RULE = re.compile(
+    r"^(?:do|dos|do's|don[’']?t|don[’']?ts|do not|always|never|acceptable|not acceptable|unacceptable|allowed|"
+    r"not allowed|permitted|not permitted|yes|no|✓|✔|✗|✘|✅|❌)$", re.IGNORECASE)
 # "employees of Alderley Edge Community Primary School", "… the Oakfield Academy"
 SCHOOL_AFTER_EMPLOYEES = re.compile(r"employees of (?:the )?((?:[A-Z][\w'’&.-]*\s?){1,8}?(?:School|Academy|College))")
 SCHOOL_ANYWHERE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s){1,7}(?:School|Academy|College))\b")
 # In a title block: "St Aidan's Church of England Primary School".
-SCHOOL_TITLE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s(?:(?:of|the|and)\s)?){1,8}(?:School|Academy|College))\b")
+# "Thornfield CE (VC) Junior School": a school's status in brackets is part of its name.
+SCHOOL_TITLE = re.compile(r"\b((?:(?:[A-Z][\w'’&.-]*|\([A-Z][A-Za-z ]{0,8}\))\s(?:(?:of|the|and)\s)?){1,8}(?:School|Academy|College))\b")
 
 
 @dataclass(frozen=True)
@@ -160,12 +166,13 @@ def detect_school_name(text: str) -> str:
         return match.group(1).strip()
     # A title block: "Adopted by: Hollins Green Primary School", "ST AIDAN'S CHURCH OF ENGLAND PRIMARY SCHOOL".
     for line in [line for line in text.splitlines() if line.strip()][:TITLE_BLOCK_LINES]:
-        line = line.split(":", 1)[-1] if ":" in line else line
-        if line.isupper():
-            line = _title_case(line)
-        found = SCHOOL_TITLE.search(line + " ")
-        if found:
-            return found.group(1).strip()
+        # The name may follow a label ("Adopted by: …") or come before a title ("… School: Staff Social Media Policy").
+        for part in reversed(line.split(":", 1)):
+            if part.isupper():
+                part = _title_case(part)
+            found = SCHOOL_TITLE.search(part + " ")
+            if found:
+                return found.group(1).strip()
     names = Counter(m.group(1).strip() for m in SCHOOL_ANYWHERE.finditer(text))
     return names.most_common(1)[0][0] if names else ""
 
@@ -254,8 +261,17 @@ def _markdown_lines(raw: str) -> list[Line]:
             lines.append(Line(" ".join(paragraph)))
             paragraph.clear()
 
+    table: list[list[str]] = []
     for row in raw.splitlines():
         stripped = row.strip()
+        if stripped.startswith("|"):
+            flush()
+            if not MARKDOWN_TABLE_RULE.match(stripped):
+                table.append([_unmarked(cell.strip()) for cell in stripped.strip("|").split("|")])
+            continue
+        if table:
+            lines += _table_lines(table)
+            table = []
         heading = re.match(r"^#{1,6}\s+(.*)$", stripped)
         if heading:
             flush()
@@ -266,9 +282,31 @@ def _markdown_lines(raw: str) -> list[Line]:
         elif not stripped:
             flush()
         else:
-            paragraph.append(re.sub(r"[*_`]{1,2}([^*_`]+)[*_`]{1,2}", r"\1", stripped))
+            paragraph.append(_unmarked(stripped))
     flush()
+    if table:
+        lines += _table_lines(table)
     return lines
+
+
+def _unmarked(text: str) -> str:
+    return re.sub(r"[*_`]{1,2}([^*_`]+)[*_`]{1,2}", r"\1", text)
+
+
+def _table_lines(rows: list[list[str]]) -> list[Line]:
+    """A table row is one clause ("Accepting a parent's friend request – Not acceptable"), except in a table
+    whose columns are headed "Do" and "Don't" (or "Acceptable", "Not acceptable"…): there each cell is a rule
+    of its own, worded by its column ("Don't: Play online games with pupils")."""
+    rows = [[cell for cell in row] for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header = [cell.strip() for cell in rows[0]]
+    if len(header) >= 2 and all(COLUMN_RULE.match(cell) for cell in header):
+        return [
+            Line(f"{heading}: {cell.strip()}", "bullet")
+            for row in rows[1:] for heading, cell in zip(header, row) if cell.strip()
+        ]
+    return [Line(" – ".join(cell.strip() for cell in row if cell.strip()), "bullet") for row in rows]
 
 
 def _cached_lines(path: Path, cache_dir: Path | None) -> list[Line]:
@@ -307,11 +345,8 @@ def _docx_lines(path: Path) -> list[Line]:
         if tag == "p":
             lines.append(_docx_paragraph(Paragraph(block, document)))
         elif tag == "tbl":
-            for row in Table(block, document).rows:
-                cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells if cell.text.strip()))
-                if cells:
-                    # A table row is one clause: "Accepting a parent's friend request | Not acceptable".
-                    lines.append(Line(" – ".join(cells), "bullet"))
+            rows = [list(dict.fromkeys(cell.text.strip() for cell in row.cells)) for row in Table(block, document).rows]
+            lines += _table_lines(rows)
             lines.append(Line(""))
     return lines
 

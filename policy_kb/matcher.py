@@ -22,7 +22,8 @@ ENGLISH_WORDS = Path(__file__).parent / "data" / "english_words.txt"
 SCHOOL_KIND_WORDS = {"school", "primary", "academy", "infant", "infants", "junior", "juniors", "nursery", "federation", "ce", "c"}
 # Words that join a school's name and say nothing of it: "Church of England", "C of E".
 NAME_LINKS = {"of", "the", "and", "c", "e", "ce", "cofe", "ofe"}
-GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state"}
+# Words of a school's kind or status, not its own name: "Church of England Voluntary Controlled Junior School".
+GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state", "voluntary", "controlled", "aided", "vc", "va", "foundation"}
 # Ordinary English words a typo check must leave alone, although they are one letter from a term.
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.

@@ -10,8 +10,7 @@ import math
 import random
 from pathlib import Path
 
-from policy_kb.advisor import BUNDLED_POLICY
-from policy_kb.verdict_model import BUCKETS, VERDICTS, features, policy_digest, save
+from policy_kb.verdict_model import BUCKETS, VERDICTS, features, save
 
 EPOCHS = 10
 LEARNING_RATE = 0.5
@@ -63,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = sorted(args.sets)
     weights, bias = train(read_sets(paths))
-    save(weights=weights, bias=bias, policy_sha256=policy_digest(BUNDLED_POLICY.read_text(encoding="utf-8")),
-         trained_on=[path.name for path in paths])
+    save(weights=weights, bias=bias, trained_on=[path.name for path in paths])
     print(f"trained on {len(paths)} sets")
     return 0
 

@@ -2,12 +2,16 @@
 4-grams, trained on the question sets written for the bundled policy (`python -m policy_kb.train_verdicts`)
 and shipped as data. Deterministic and offline; it never decides alone (see `Advisor._second_opinion`).
 
+It is heard for any school's policy, not only the bundled one: what kind of answer a question wants (a
+permission, a report, information, nothing to do with social media) and where schools' restrictions lie are
+much the same from one policy to the next, and its opinion only chooses among the loaded policy's own rules,
+quoted from that policy, never a yes (measured on other schools' policies in policy_kb/QUALITY.md).
+
 The weights are int8 in hashed buckets (crc32 of each feature), with one scale per verdict: a megabyte and
 a half read in a millisecond, and a question scored in well under one."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -48,10 +52,6 @@ def features(text: str) -> dict[int, float]:
     return {bucket: value / norm for bucket, value in counts.items()}
 
 
-def policy_digest(policy_text: str) -> str:
-    return hashlib.sha256(policy_text.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Opinion:
     verdict: Verdict
@@ -59,21 +59,19 @@ class Opinion:
 
 
 class VerdictModel:
-    def __init__(self, *, weights: array, scales: tuple[float, ...], bias: tuple[float, ...], policy_sha256: str) -> None:
+    def __init__(self, *, weights: array, scales: tuple[float, ...], bias: tuple[float, ...]) -> None:
         self.weights = weights  # BUCKETS rows of len(VERDICTS) int8
         self.scales = scales
         self.bias = bias
-        self.policy_sha256 = policy_sha256
 
     @classmethod
-    def load(cls, *, policy_text: str, weights_path: Path = BUNDLED_MODEL, meta_path: Path = BUNDLED_MODEL_META) -> VerdictModel | None:
-        """The shipped model when it was trained for this policy, else None: another school's policy may
-        draw its lines elsewhere, and has no question sets of its own."""
+    def load(cls, *, weights_path: Path = BUNDLED_MODEL, meta_path: Path = BUNDLED_MODEL_META) -> VerdictModel | None:
+        """The shipped model, or None when it is missing or damaged (the cases then answer alone)."""
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if meta.get("policy_sha256") != policy_digest(policy_text) or meta.get("verdicts") != [v.value for v in VERDICTS]:
+        if meta.get("verdicts") != [v.value for v in VERDICTS]:
             return None
         weights = array("b")
         try:
@@ -82,7 +80,7 @@ class VerdictModel:
             return None
         if len(weights) != BUCKETS * len(VERDICTS):
             return None
-        return cls(weights=weights, scales=tuple(meta["scales"]), bias=tuple(meta["bias"]), policy_sha256=meta["policy_sha256"])
+        return cls(weights=weights, scales=tuple(meta["scales"]), bias=tuple(meta["bias"]))
 
     def opinion(self, question: str) -> Opinion:
         width = len(VERDICTS)
@@ -99,7 +97,7 @@ class VerdictModel:
         return Opinion(VERDICTS[best], exps[best] / sum(exps))
 
 
-def save(*, weights: list[float], bias: list[float], policy_sha256: str, trained_on: list[str],
+def save(*, weights: list[float], bias: list[float], trained_on: list[str],
          weights_path: Path = BUNDLED_MODEL, meta_path: Path = BUNDLED_MODEL_META) -> None:
     """int8 per verdict column, scaled to that column's largest weight."""
     width = len(VERDICTS)
@@ -112,6 +110,5 @@ def save(*, weights: list[float], bias: list[float], policy_sha256: str, trained
     ))
     weights_path.write_bytes(quantised.tobytes())
     meta_path.write_text(json.dumps({
-        "verdicts": [v.value for v in VERDICTS], "scales": scales, "bias": bias,
-        "policy_sha256": policy_sha256, "trained_on": trained_on,
+        "verdicts": [v.value for v in VERDICTS], "scales": scales, "bias": bias, "trained_on": trained_on,
     }, indent=1) + "\n", encoding="utf-8")

@@ -48,7 +48,9 @@ _PERMITS = re.compile(
     r"\b(?:may|can|are free to|is free to|are welcome to|is welcome to|are encouraged to|is encouraged to|are entitled to|is entitled to)"
     r"\s+(?!be\s+(?:subject|disciplin|investigat|liable|treated|regarded|considered|seen|used\s+as|taken|monitored|reported))"
     r"(?!result|lead|constitute|amount|breach|cause|damage|bring|affect|face|need|wish|want|also be)"
-    r"|\b(?:is|are) (?:permitted|allowed|acceptable|fine)\b|\bthere is no objection\b|\bwelcome(?:s)? staff\b",
+    r"|\b(?:is|are) (?:permitted|allowed|acceptable|fine)\b|\bthere is no objection\b|\bwelcome(?:s)? staff\b"
+    # A cell of an "Acceptable" column (document._table_lines); a "Do" column is a duty, not a permission.
+    r"|^(?:acceptable|allowed|permitted):",
     re.IGNORECASE,
 )
 # "Refusing to remove it is a separate breach": what the policy counts as a breach is forbidden.
@@ -109,7 +111,7 @@ def _wording(text: str) -> Verdict | None:
     return None
 
 
-_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once)\b", re.IGNORECASE)
+_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once|until)\b", re.IGNORECASE)
 
 
 def grants_within_limits(sentence: str) -> bool:

@@ -73,17 +73,23 @@ def create_key_file(path: Path) -> str:
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         os.chmod(path.parent, 0o700)  # mkdir's mode is filtered through the umask
     encoded = generate_key()
+    # Written whole under a name of its own, then linked into place: a process starting at the same moment
+    # finds either no key or the whole key, never a half-written file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(encoded + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
     except FileExistsError:
         existing = read_key_file(path)
         if existing is None:  # pragma: no cover - deleted between the two calls
             raise EncryptionKeyError(f"The encryption key file {path} appeared and vanished; try again") from None
         return existing
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(encoded + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        draft.unlink(missing_ok=True)
     return encoded
 
 

@@ -45,7 +45,7 @@ FLOORS = {
     **{f"advisor_questions{suffix}.jsonl": (0.95, 0.95) for suffix in ("", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9")},
     "advisor_questions_10.jsonl": (0.95, 0.90),
     "advisor_questions_11.jsonl": (0.96, 0.98),
-    "advisor_questions_12.jsonl": (0.82, 0.91),
+    "advisor_questions_12.jsonl": (0.82, 0.90),
     "advisor_questions_13.jsonl": (0.93, 0.91),
     "advisor_questions_14.jsonl": (0.90, 0.89),
     "advisor_questions_15.jsonl": (0.90, 0.92),
@@ -56,6 +56,7 @@ FLOORS = {
     "advisor_questions_20.jsonl": (0.89, 0.87),
     "advisor_questions_21.jsonl": (0.92, 0.91),
     "advisor_questions_22.jsonl": (0.91, 0.85),
+    "advisor_questions_23.jsonl": (0.88, 0.86),
 }
 
 

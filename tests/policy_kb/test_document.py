@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from policy_kb.advisor import BUNDLED_POLICY, Advisor
+from policy_kb.answer import Verdict
 from policy_kb.document import load_document
 from policy_kb.errors import PolicyLoadError
 
@@ -212,3 +213,38 @@ def test_numbered_question_headings_through_the_document_are_sections(tmp_path):
     headings = [section.heading for section in load_document(path).sections]
     assert headings[-4:] == ["1. Who does this code apply to?", "2. What counts as social media?",
                              "3. Can I be friends with parents online?", "4. Using your phone at work"]
+
+
+def test_a_title_naming_the_school_before_a_colon_and_its_status_in_brackets(tmp_path):
+    titled = tmp_path / "titled.md"
+    titled.write_text("# Thornfield Church of England Voluntary Controlled Junior School: Staff Social Media Policy\n\n"
+                      "## Personal use\n\nStaff may use social media.\n", encoding="utf-8")
+    assert load_document(titled).school_name == "Thornfield Church of England Voluntary Controlled Junior School"
+    header = tmp_path / "header.txt"
+    header.write_text("Thornfield CE (VC) Junior School | Staff Social Media Policy | Version 2\n\nPersonal use\n"
+                      "Staff may use social media.\n", encoding="utf-8")
+    assert load_document(header).school_name == "Thornfield CE (VC) Junior School"
+    # "Voluntary Controlled", like "Primary", is the school's kind: staff write "Thornfield".
+    advisor = Advisor.load(policy_path=titled)
+    assert "school" in advisor.matcher.read("can I post a pic of the Thornfield Junior summer fair").concepts
+
+
+def test_markdown_tables_are_rows_and_a_do_and_dont_table_words_each_cell(tmp_path):
+    from policy_kb.wording import decided_by
+
+    path = tmp_path / "policy.md"
+    path.write_text(
+        "# Staff social media policy\n\n## Personal accounts\n\nThe table sums up the rules.\n\n"
+        "| Do | Don't |\n|---|---|\n| Check your privacy settings every term | Play online games with pupils |\n"
+        "| Share the school's official posts | Send friend requests to parents |\n\n"
+        "## Reporting\n\n| Concern | Who to contact |\n| --- | --- |\n| A pupil at risk | The DSL, the same day |\n",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    personal = [clause.text for clause in document.section("personal-accounts").clauses]
+    assert personal[1:] == ["Do: Check your privacy settings every term", "Don't: Play online games with pupils",
+                            "Do: Share the school's official posts", "Don't: Send friend requests to parents"]
+    assert decided_by("Don't: Play online games with pupils") is Verdict.NOT_ALLOWED
+    # A "Do" column is a duty, not a permission.
+    assert decided_by("Do: Check your privacy settings every term") is not Verdict.ALLOWED
+    assert [clause.text for clause in document.section("reporting").clauses] == ["Concern – Who to contact", "A pupil at risk – The DSL, the same day"]

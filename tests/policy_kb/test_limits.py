@@ -95,3 +95,27 @@ def test_the_limits_survive_the_cache(phones_advisor, phones_policy):
     cached = Advisor.load(policy_path=phones_policy, cache_dir=phones_policy.parent)
     limited = [s for s in cached.knowledge.situations if s.limits]
     assert limited and limited == [s for s in phones_advisor.knowledge.situations if s.limits]
+
+
+def test_a_yes_within_the_policys_own_limits_is_not_the_verdict_models_to_doubt(phones_advisor):
+    from policy_kb.verdict_model import Opinion
+
+    class SureItIsNo:
+        def opinion(self, question: str) -> Opinion:
+            return Opinion(Verdict.NOT_ALLOWED, 0.999)
+
+    doubting = Advisor(phones_advisor.document, phones_advisor.knowledge, rules=phones_advisor.rules, model=SureItIsNo())
+    answer = doubting.ask("popping into town on my lunch, can I go on facebook on my phone while I'm out?")
+    assert answer.verdict is Verdict.ALLOWED and answer.citations[0].quote == PHONES
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("a former pupil who's 19 now added me on instagram, can I accept?", Verdict.ALLOWED),
+    ("a former pupil added me on instagram, can I accept?", Verdict.NOT_ALLOWED),
+])
+def test_a_no_with_the_policys_own_way_through_it_is_read_against_the_question(tmp_path, question, verdict):
+    rule = "Staff must not connect with a former pupil on social media until the former pupil is 18 or over."
+    policy = tmp_path / "policy.txt"
+    policy.write_text(f"Ashby Fields Primary School: Staff Social Media Policy\n\nFormer pupils\n{rule}\n", encoding="utf-8")
+    answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(question)
+    assert answer.verdict is verdict and answer.citations[0].quote == rule

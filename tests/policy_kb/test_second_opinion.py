@@ -1,5 +1,5 @@
-"""The verdict model is a second opinion: heard when it is sure, never the source of a yes, and only for
-the policy it was trained on."""
+"""The verdict model is a second opinion: heard when it is sure, never the source of a yes, and for any
+school's policy it only chooses among that policy's own rules."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from policy_kb import train_verdicts
-from policy_kb.advisor import BUNDLED_POLICY, SECOND_OPINION_CONFIDENCE, Advisor
+from policy_kb.advisor import SECOND_OPINION_CONFIDENCE, Advisor
 from policy_kb.answer import Verdict
-from policy_kb.verdict_model import BUNDLED_MODEL, BUNDLED_MODEL_META, Opinion, VerdictModel, policy_digest, save
+from policy_kb.verdict_model import BUNDLED_MODEL, BUNDLED_MODEL_META, Opinion, VerdictModel, save
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EVERYDAY = "Can I post photos of my own holiday in Cornwall on my Instagram?"
@@ -80,23 +80,27 @@ def test_it_gives_up_a_guess_for_out_of_scope_only_when_the_cases_were_unsure(ad
     assert sure_of_nothing.ask(confident).verdict is Verdict.NOT_ALLOWED
 
 
-def test_the_model_is_used_for_the_bundled_policy_only(advisor, tmp_path):
-    assert advisor.model is not None
-    other = Advisor.load(policy_path=FIXTURES / "policies" / "st_aidans.txt", cache_dir=tmp_path)
-    assert other.model is None
-    edited = tmp_path / "policy.txt"
-    edited.write_text(BUNDLED_POLICY.read_text(encoding="utf-8") + "\nStaff must not post on Fridays.\n", encoding="utf-8")
-    assert Advisor.load(policy_path=edited, cache_dir=tmp_path).model is None
+def test_another_schools_policy_hears_it_among_its_own_rules_only(tmp_path):
+    policy = FIXTURES / "policies" / "st_aidans.txt"
+    other = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    assert other.model is not None
+    text = " ".join(policy.read_text(encoding="utf-8").split())
+    # The model leans to "no" here; the answer is St Aidan's own rule, in St Aidan's own words.
+    leaning = _with(other, Sure(Verdict.NOT_ALLOWED))
+    answer = leaning.ask(UNSURE)
+    assert answer.verdict is Verdict.NOT_ALLOWED and not answer.confident
+    assert answer.citations and all(" ".join(c.quote.split()) in text for c in answer.citations)
+    for question in _questions():
+        assert _with(other, Sure(Verdict.ALLOWED)).ask(question).verdict == _with(other, None).ask(question).verdict
 
 
 def test_a_missing_or_damaged_model_leaves_the_cases_alone(tmp_path):
-    policy = BUNDLED_POLICY.read_text(encoding="utf-8")
-    assert VerdictModel.load(policy_text=policy, meta_path=tmp_path / "none.json") is None
+    assert VerdictModel.load(meta_path=tmp_path / "none.json") is None
     meta = tmp_path / "meta.json"
     meta.write_text(BUNDLED_MODEL_META.read_text(encoding="utf-8"), encoding="utf-8")
     short = tmp_path / "short.bin"
     short.write_bytes(BUNDLED_MODEL.read_bytes()[:100])
-    assert VerdictModel.load(policy_text=policy, weights_path=short, meta_path=meta) is None
+    assert VerdictModel.load(weights_path=short, meta_path=meta) is None
 
 
 def test_the_shipped_model_is_what_its_question_sets_train(tmp_path):
@@ -104,8 +108,7 @@ def test_the_shipped_model_is_what_its_question_sets_train(tmp_path):
     trained_on = json.loads(BUNDLED_MODEL_META.read_text(encoding="utf-8"))["trained_on"]
     assert sorted(trained_on) == sorted(path.name for path in FIXTURES.glob("*questions*.jsonl") if path.parent == FIXTURES)
     weights, bias = train_verdicts.train(train_verdicts.read_sets([FIXTURES / name for name in trained_on]))
-    policy = BUNDLED_POLICY.read_text(encoding="utf-8")
-    save(weights=weights, bias=bias, policy_sha256=policy_digest(policy), trained_on=trained_on,
+    save(weights=weights, bias=bias, trained_on=trained_on,
          weights_path=tmp_path / "model.bin", meta_path=tmp_path / "model.json")
     assert (tmp_path / "model.bin").read_bytes() == BUNDLED_MODEL.read_bytes()
     assert json.loads((tmp_path / "model.json").read_text()) == json.loads(BUNDLED_MODEL_META.read_text())

@@ -173,3 +173,33 @@ async def test_a_database_that_stays_locked_gives_one_line(tmp_path, monkeypatch
     with pytest.raises(DatabaseOpenError, match="database is locked") as raised:
         await Database.open(settings=_sqlite_settings(tmp_path))
     assert "\n" not in str(raised.value)
+
+
+def _create_at(path_and_start):
+    import time
+
+    from storage import crypto
+
+    path, start = path_and_start
+    time.sleep(max(0.0, start - time.time()))
+    return crypto.create_key_file(path), crypto.read_key_file(path)
+
+
+def test_processes_creating_the_key_at_once_all_get_the_whole_key(tmp_path):
+    # Two servers on two databases may share one key folder (a Slack and a Teams process): no database
+    # lock orders them, and neither may read the other's key half-written.
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from storage import crypto
+
+    for attempt in range(5):
+        path = tmp_path / f"try{attempt}" / "encryption.key"
+        path.parent.mkdir()
+        start = time.time() + 0.3
+        with ProcessPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(_create_at, [(path, start)] * 6))
+        keys = {key.strip() for pair in results for key in pair}
+        assert len(keys) == 1
+        crypto.decode_key(keys.pop(), source=str(path))
+        assert [p.name for p in path.parent.iterdir()] == ["encryption.key"]
