@@ -158,6 +158,11 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     if verdict is Verdict.NOT_ALLOWED and limits and cover >= SURE_COVER:
         # "Must not connect with a former pupil until they are 18": a no with the policy's own way through it.
         return DerivedRule(situation.situation_id, verdict, citation, confidence, total, limits, lifts, reports)
+    if verdict is Verdict.ALLOWED:
+        # "Staff are welcome to share posts from the school's official accounts": the yes answers for the
+        # school it names (never for what it names only to rule out: "provided no other pupil is seen").
+        named = tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
+        return DerivedRule(situation.situation_id, verdict, citation, confidence, total, lifts=named, reports=reports)
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total, reports=reports)
 
 

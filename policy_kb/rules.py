@@ -20,7 +20,7 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "10"
+DERIVATION_VERSION = "11"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 # The fallback that answers everyday personal use: found by what it says, a general permission.
@@ -89,7 +89,7 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
                        citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
     key = "unclear_answer" if rule.confidence == "low" else ""
     ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key), reports=rule.reports)
-    return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits else ruled
+    return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits or rule.lifts else ruled
 
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:

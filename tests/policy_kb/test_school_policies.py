@@ -25,8 +25,8 @@ SCHOOLS = {
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.59, 0.75), "brook_lane": (0.60, 0.72), "st_aidans": (0.72, 0.83), "meadowbank": (0.71, 0.85),
-          "oakfield": (0.62, 0.65), "riverside": (0.59, 0.62), "thornfield": (0.59, 0.61)}
+FLOORS = {"hollins_green": (0.59, 0.75), "brook_lane": (0.60, 0.72), "st_aidans": (0.74, 0.85), "meadowbank": (0.71, 0.85),
+          "oakfield": (0.62, 0.65), "riverside": (0.59, 0.62), "thornfield": (0.61, 0.62)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -217,3 +217,19 @@ def test_a_rule_read_from_the_policy_is_also_quoted_with_the_nearest_clause_that
                 assert decided_by(citation.quote) is answer.verdict, (question["id"], citation.quote)
                 supported += 1
     assert supported >= 10
+
+
+def test_a_yes_read_from_the_policy_answers_for_what_its_sentence_names_and_no_more(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text(
+        "Ashby Fields Primary School: Staff Social Media Policy\n\nSchool accounts\n"
+        "Staff are welcome to like and share posts from the school's official accounts on their personal accounts.\n\n"
+        "Photographs\nStaff must not post images of pupils on personal accounts.\n"
+        "Staff may post photos of their own children on personal accounts, provided no other pupil can be seen.\n",
+        encoding="utf-8",
+    )
+    advisor = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    shared = advisor.ask("can I share the school facebook post about the summer fair on my own page?")
+    assert shared.verdict is Verdict.ALLOWED and "official accounts" in shared.citations[0].quote
+    # "No other pupil" rules pupils out: the yes for one's own children never answers for a classmate.
+    assert advisor.ask("can I post a photo of my daughter with her best friend from her class?").verdict is not Verdict.ALLOWED
