@@ -45,8 +45,10 @@ DOUBTING_A_SURE_YES = 0.85
 # A case for the verdict the model leans to may be found through the clauses nearest to the question.
 SEARCHED_CLAUSES = 8
 LEANING_QUOTES = 1
-# The situation of an answer a rule's limits decided ("within_limits:phones_on_breaks").
+# The situation of an answer a rule's limits decided ("within_limits:phones_on_breaks"), and of one the
+# rule's own sentence makes a report ("report:blocking_unwanted_contact").
 WITHIN_LIMITS = "within_limits:"
+REPORTED = "report:"
 # A rule read from the policy is also quoted with the nearest clause among these that gives its verdict.
 SUPPORT_SEARCHED = 3
 SUPPORTED_VERDICTS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER, Verdict.REPORT}
@@ -146,6 +148,9 @@ class Advisor:
         if answer.situation.startswith(WITHIN_LIMITS) and opinion.verdict in PERMISSIONS:
             # The policy's own exception, its limits read against the question: another school's lines
             # are not the model's to draw.
+            return answer
+        if answer.situation.startswith(REPORTED):
+            # The policy's own sentence for the case says whom to tell once it has happened: that duty stands.
             return answer
         if opinion.verdict is Verdict.ALLOWED:
             return answer
@@ -290,7 +295,7 @@ class Advisor:
             answer=self._naming_section("report_answer", case.citations[0].section),
             citations=case.citations,
             next_steps=tuple(filter(None, (self.knowledge.derived_texts.get("report_next_step", ""),))),
-            situation=f"report:{case.situation_id}",
+            situation=f"{REPORTED}{case.situation_id}",
         )
 
     def _within_limits(self, case: Situation, reading) -> Situation:

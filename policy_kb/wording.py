@@ -95,6 +95,8 @@ _LIMITED = re.compile(r"\bonly\b|\bapproved\b|\bprovided\b|\bproviding\b|\bas lo
 
 
 def _wording(text: str) -> Verdict | None:
+    if text.rstrip().endswith("?"):
+        return None  # "Can I be friends with a parent I knew before?": a question a quick guide answers next, no rule
     if _ASKS_FIRST.search(text):
         return Verdict.ASK_HEADTEACHER
     if _NOT_PREVENTING.search(text):

@@ -57,6 +57,7 @@ FLOORS = {
     "advisor_questions_21.jsonl": (0.92, 0.91),
     "advisor_questions_22.jsonl": (0.91, 0.85),
     "advisor_questions_23.jsonl": (0.88, 0.86),
+    "advisor_questions_24.jsonl": (0.87, 0.91),
 }
 
 

@@ -142,6 +142,24 @@ def test_another_policy_of_the_school_is_not_this_one(advisor):
     ("I'm new - can I do a LinkedIn post announcing I've joined Alderley Edge Community Primary School as office manager?", Verdict.ASK_HEADTEACHER),
     ("can I comment on a former colleague's linkedin post warning people she was unreliable?", Verdict.NOT_ALLOWED),
     ("Can I paste my class list into ChatGPT to sort my reading groups?", Verdict.NOT_ALLOWED),
+    # A gig one goes to is no income; a brand's money for a post and a streamer's donations are.
+    ("Would it be ok to post a photo of me and my husband at the Coldplay gig on insta?", Verdict.ALLOWED),
+    ("a skincare company offered me £150 to post about their cream on my insta, can I?", Verdict.ASK_HEADTEACHER),
+    ("I stream on twitch at weekends and get the odd donation from viewers, anything I need to do?", Verdict.ASK_HEADTEACHER),
+    # A dating app is social media; friends and family are one's own; a colleague's agreement is theirs to give.
+    ("im on bumble, nothing about where i work on my profile. thats fine isnt it", Verdict.ALLOWED),
+    ("can i keep my snapchat for friends and family? its private", Verdict.ALLOWED),
+    ("photo of me and two colleagues at the pub quiz, they're both fine with it, can I post it?", Verdict.ALLOWED),
 ])
 def test_what_the_words_mean_for_anyone_who_writes_them(advisor, question, verdict):
-    assert advisor.ask(question).verdict is verdict
+    assert _cases_alone(advisor).ask(question).verdict is verdict
+
+
+def test_ones_own_child_is_no_exception_for_the_other_pupils_in_the_picture(advisor):
+    question = "my daughter is in year 2 here, can I post a pic of her at sports day? there's other kids in the background"
+    assert _cases_alone(advisor).ask(question).verdict is not Verdict.ALLOWED
+
+
+def _cases_alone(advisor: Advisor) -> Advisor:
+    # What the cases and vocabulary decide, without the verdict model's second opinion.
+    return Advisor(advisor.document, advisor.knowledge, rules=advisor.rules)

@@ -21,6 +21,8 @@ CASES = [
     # Consequences and descriptions are not permissions.
     ("Staff may be subject to disciplinary action.", None),
     ("Social media means any website or app that lets people share content.", None),
+    # A quick guide's question is answered by the sentence after it.
+    ("Can I be friends on Facebook with a parent I knew before their child joined the Academy?", None),
 ]
 
 
