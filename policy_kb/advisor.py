@@ -299,15 +299,13 @@ class Advisor:
         )
 
     def _within_limits(self, case: Situation, reading) -> Situation:
-        """A rule read from a permission with limits ("only in the staffroom, at lunch") or from a no with a
-        way through it ("must not … until they are 18"): a question within every limit is the policy's own
-        exception, a yes for what the sentence names; one outside a limit is a no; one that does not say
-        stays as the rule is (with the headteacher, or a no)."""
-        if not case.limits or case.verdict not in RESTRICTIVE:
+        """A rule read from a permission with limits ("only in the staffroom, at lunch"): a question within
+        every limit is the policy's own exception, a yes for what the sentence names; one outside a limit is
+        a no; one that does not say stays with the headteacher."""
+        if not case.limits or case.verdict is not Verdict.ASK_HEADTEACHER:
             return case
         fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
-        # A no with a way through it ("must not … until they are 18") stays a no unless the question is within it.
-        if fit is Fit.UNSAID or (fit is Fit.BROKEN and case.verdict is Verdict.NOT_ALLOWED):
+        if fit is Fit.UNSAID:
             return case
         verdict, key = (Verdict.ALLOWED, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
         return replace(

@@ -21,7 +21,7 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
-from policy_kb.wording import decided_by, grants_within_limits, imposes_a_report, parts_of
+from policy_kb.wording import decided_by, exception_part, forbids, grants_within_limits, imposes_a_report, parts_of
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -155,9 +155,6 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
                            limits, lifts, reports)
     confidence = "high" if cover >= SURE_COVER else "medium"
-    if verdict is Verdict.NOT_ALLOWED and limits and cover >= SURE_COVER:
-        # "Must not connect with a former pupil until they are 18": a no with the policy's own way through it.
-        return DerivedRule(situation.situation_id, verdict, citation, confidence, total, limits, lifts, reports)
     if verdict is Verdict.ALLOWED:
         # "Staff are welcome to share posts from the school's official accounts": the yes answers for the
         # school it names (never for what it names only to rule out: "provided no other pupil is seen").
@@ -169,7 +166,11 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
 def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...]]:
     if not grants_within_limits(sentence.text):
         return (), ()
-    limits = knowledge.limit_dimensions.of_sentence(sentence.text, lambda text: _concepts(matcher, text))
+    # A permission's limits are all it names ("may … only in the staffroom, once declared"); a prohibition's
+    # way through is only what follows "unless", "except"… ("must not use phones in classrooms, except in an
+    # emergency": the classroom is where the no holds, not a way out of it).
+    limited = exception_part(sentence.text) if forbids(sentence.text) else sentence.text
+    limits = knowledge.limit_dimensions.of_sentence(limited, lambda text: _concepts(matcher, text))
     if not limits:
         return (), ()
     return limits, tuple(sorted(sentence.concepts & knowledge.restrictions))

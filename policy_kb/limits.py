@@ -15,7 +15,7 @@ from enum import Enum
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|until|where|who)\b", re.IGNORECASE
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who)\b", re.IGNORECASE
 )
 
 # "Only during breaks, including lunch" allows any break; "only at lunchtime", lunch alone: each part of a

@@ -113,13 +113,24 @@ def _wording(text: str) -> Verdict | None:
     return None
 
 
-_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once|until)\b", re.IGNORECASE)
+_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once)\b", re.IGNORECASE)
 
 
 def grants_within_limits(sentence: str) -> bool:
     """A permission ("may … only in the staffroom") or an exception ("must not … unless declared"): what it
     allows depends on where, when, who and with whose agreement; "must ask the headteacher first" does not."""
     return bool(_EXCEPTION.search(sentence) or (_PERMITS.search(sentence) and not _CONSEQUENCE.search(sentence)))
+
+
+def forbids(sentence: str) -> bool:
+    """Whether the sentence words a prohibition ("must not", "never"), whatever way through it gives."""
+    return bool(_FORBIDS.search(sentence)) and not _NOT_PREVENTING.search(sentence)
+
+
+def exception_part(sentence: str) -> str:
+    """What follows the word that opens a rule's exception ("unless the headteacher has agreed it"), or ""."""
+    found = _EXCEPTION.search(sentence)
+    return sentence[found.start():] if found else ""
 
 
 def imposes_a_report(sentence: str) -> bool:

@@ -109,13 +109,14 @@ def test_a_yes_within_the_policys_own_limits_is_not_the_verdict_models_to_doubt(
     assert answer.verdict is Verdict.ALLOWED and answer.citations[0].quote == PHONES
 
 
-@pytest.mark.parametrize("question,verdict", [
-    ("a former pupil who's 19 now added me on instagram, can I accept?", Verdict.ALLOWED),
-    ("a former pupil added me on instagram, can I accept?", Verdict.NOT_ALLOWED),
+@pytest.mark.parametrize("rule,question", [
+    ("Staff must not use personal phones in classrooms or on the playground, except in an emergency.",
+     "can I use my phone in my classroom during lessons?"),
+    ("Staff must not use social media during lessons unless the headteacher has agreed it.",
+     "can I go on facebook during lessons?"),
 ])
-def test_a_no_with_the_policys_own_way_through_it_is_read_against_the_question(tmp_path, question, verdict):
-    rule = "Staff must not connect with a former pupil on social media until the former pupil is 18 or over."
+def test_where_a_prohibition_holds_is_never_its_way_out(tmp_path, rule, question):
+    # Only what follows "except" or "unless" limits a no: the classroom and the lesson are where it holds.
     policy = tmp_path / "policy.txt"
-    policy.write_text(f"Ashby Fields Primary School: Staff Social Media Policy\n\nFormer pupils\n{rule}\n", encoding="utf-8")
-    answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(question)
-    assert answer.verdict is verdict and answer.citations[0].quote == rule
+    policy.write_text(f"Ashby Fields Primary School: Staff Social Media Policy\n\nPhones\n{rule}\n", encoding="utf-8")
+    assert Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(question).verdict is not Verdict.ALLOWED

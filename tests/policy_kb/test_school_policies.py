@@ -26,8 +26,8 @@ SCHOOLS = {
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.63, 0.75), "brook_lane": (0.60, 0.69), "st_aidans": (0.70, 0.85), "meadowbank": (0.65, 0.83),
-          "oakfield": (0.58, 0.64), "riverside": (0.59, 0.63), "thornfield": (0.59, 0.62), "ashby_fields": (0.63, 0.65)}
+FLOORS = {"hollins_green": (0.63, 0.75), "brook_lane": (0.62, 0.69), "st_aidans": (0.70, 0.85), "meadowbank": (0.65, 0.83),
+          "oakfield": (0.58, 0.64), "riverside": (0.59, 0.63), "thornfield": (0.59, 0.63), "ashby_fields": (0.63, 0.65)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
