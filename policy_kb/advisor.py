@@ -235,7 +235,7 @@ class Advisor:
                 answer=best.answer,
                 citations=best.citations,
                 next_steps=best.next_steps,
-                situation=f"{WITHIN_LIMITS}{best.situation_id}" if best.verdict is not ruled.verdict else best.situation_id,
+                situation=f"{WITHIN_LIMITS}{best.situation_id}" if best is not ruled else best.situation_id,
                 confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
         if reading.concepts & {self.knowledge.policy_question, self.knowledge.policy_word} and self.knowledge.asking not in reading.concepts:
@@ -300,14 +300,17 @@ class Advisor:
 
     def _within_limits(self, case: Situation, reading) -> Situation:
         """A rule read from a permission with limits ("only in the staffroom, at lunch"): a question within
-        every limit is the policy's own exception, a yes for what the sentence names; one outside a limit is
-        a no; one that does not say stays with the headteacher."""
+        every limit looks like the policy's own exception, and is answered so, to be confirmed with the
+        headteacher; one outside a limit is a no; one that does not say stays with the headteacher."""
         if not case.limits or case.verdict is not Verdict.ASK_HEADTEACHER:
             return case
         fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
         if fit is Fit.UNSAID:
             return case
-        verdict, key = (Verdict.ALLOWED, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
+        # Within the limits it names is still a "check first": a sentence has conditions no dimension reads
+        # ("once they are 18 and have left two years", "when no pupils are present"), and a wrong yes is the
+        # one answer a school cannot take back. Outside a limit it names is a no.
+        verdict, key = (Verdict.ASK_HEADTEACHER, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
         return replace(
             case, verdict=verdict, answer=self._naming_section(key, case.citations[0].section) or case.answer,
             next_steps=tuple(filter(None, (self.knowledge.derived_texts.get(f"{verdict.value}_next_step", ""),))),
@@ -336,6 +339,10 @@ class Advisor:
     def _unsure(self, reading, *, answer: str) -> Answer:
         found = [clause for _, clause in self.search.search(reading.words, limit=2)]
         citations = self.knowledge.fallback_citations.get("unsure_quotes", ())
+        if not citations and answer == self._text("unsure_answer"):
+            # "The policy says that when you are unsure…" is the bundled policy's sentence: a policy without
+            # one is not made to say it.
+            answer = self.knowledge.derived_texts.get("unsure_answer") or answer
         searched = tuple(
             c for c in map(self._cite_clause, found) if c.clause_id not in {known.clause_id for known in citations}
         )

@@ -33,6 +33,12 @@ MIN_LIKENESS = 0.45
 LIKENESS_WEIGHT = 0.6
 # An "allowed" read from wording alone needs the sentence to name the situation this clearly.
 SURE_COVER = 0.75
+# Words that attach a condition or an exception to a permission.
+CONDITIONED = re.compile(
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|other than|apart from|but|however|"
+    r"never|not|until|after|before|if|when|where|whilst|while)\b", re.IGNORECASE)
+# Limits are read only from a sentence short enough to be one rule.
+MAX_LIMITED_CHARS = 400
 # A yes for what schools' policies usually restrict needs the sentence to name every concept of the case.
 FULL_COVER = 0.99
 # A general permission speaks of social media as such, not of one platform or feature.
@@ -148,7 +154,12 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
-    guessed_yes = verdict is Verdict.ALLOWED and (cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER))
+    guessed_yes = verdict is Verdict.ALLOWED and (
+        cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER)
+        # "…other than those they line-manage", "…but never while they are still at school": a yes with a
+        # condition of its own is not a plain yes.
+        or CONDITIONED.search(sentence.text) is not None
+    )
     if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)
     if verdict is Verdict.ASK_HEADTEACHER:
@@ -170,10 +181,15 @@ def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -
     # way through is only what follows "unless", "except"… ("must not use phones in classrooms, except in an
     # emergency": the classroom is where the no holds, not a way out of it).
     limited = exception_part(sentence.text) if forbids(sentence.text) else sentence.text
-    limits = knowledge.limit_dimensions.of_sentence(limited, lambda text: _concepts(matcher, text))
+    if len(limited) > MAX_LIMITED_CHARS:
+        # Longer than any one rule: bullets a PDF ran together ("Staff may: … Staff must not: …").
+        return (), ()
+    # "When you are not responsible for children" allows no time with children: a negated value is no limit.
+    limits = knowledge.limit_dimensions.of_sentence(limited, lambda text: matcher.read(text).concepts)
     if not limits:
         return (), ()
-    return limits, tuple(sorted(sentence.concepts & knowledge.restrictions))
+    # What it names to rule out ("when no pupils are present") it answers nothing for.
+    return limits, tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:

@@ -21,6 +21,7 @@ BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–]|\(?[a-z]\))\s+")
 NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+\S")
 SENTENCE_END = (".", ":", ";", ",", "!", "?")
+CLAUSE_NUMBER = re.compile(r"^\d{1,2}\.\d{1,2}[.)]?\s")
 MARKDOWN_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
 # Column headings that word every rule in their column.
 COLUMN_RULE = re.compile(
@@ -282,6 +283,8 @@ def _markdown_lines(raw: str) -> list[Line]:
         elif not stripped:
             flush()
         else:
+            if CLAUSE_NUMBER.match(stripped):
+                flush()  # "4.2 Staff must not…" on the line after 4.1 is a clause of its own
             paragraph.append(_unmarked(stripped))
     flush()
     if table:

@@ -29,8 +29,8 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
         "# point RULES_PATH at this file, and run `policybot kb check`. A rule with an empty quote is left to",
         "# the headteacher. Verdicts: allowed, not_allowed, ask_headteacher, report, info. Once you have checked",
         "# a rule, set its confidence to \"checked\": rules still \"low\" are counted as left to the headteacher.",
-        "# A \"check first\" rule with limits (where, when, whose agreement, which relationship, how old) is a yes",
-        "# for a question within all of them and a no for one outside them; delete the limits to always ask.",
+        "# A \"check first\" rule with limits (where, when, whose agreement, which relationship, how old) is a no",
+        "# for a question outside one of them, and still a check first within them; delete the limits to always ask.",
         "",
     ]
     for situation in advisor.knowledge.situations:
@@ -111,7 +111,7 @@ def _page(heading: str, situations, advisor) -> str:
         confidence = advisor.rules.confidence.get(situation.situation_id, "")
         verdict = VERDICT_WORDS.get(situation.verdict, situation.verdict.value) if citation else "Check with the headteacher (not covered)"
         if situation.limits and citation:
-            verdict = f"Yes within its limits ({limits_in_words(situation.limits)}), no outside them; otherwise {verdict.lower()}"
+            verdict = f"No outside its limits ({limits_in_words(situation.limits)}); within them or otherwise, {verdict.lower()}"
         rows.append(
             "<tr>"
             f"<td>{html.escape(situation.example or situation.situation_id)}</td>"

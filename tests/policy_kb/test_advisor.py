@@ -58,6 +58,7 @@ FLOORS = {
     "advisor_questions_22.jsonl": (0.91, 0.85),
     "advisor_questions_23.jsonl": (0.88, 0.86),
     "advisor_questions_24.jsonl": (0.87, 0.91),
+    "advisor_questions_25.jsonl": (0.89, 0.86),
 }
 
 

