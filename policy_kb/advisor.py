@@ -271,7 +271,11 @@ class Advisor:
         and the answer is about those findings. They can only make it stricter (a finding the cases did not
         weigh turns a yes into a no or a "check first"), never more permissive; with none, a yes stays a
         plain yes."""
-        findings = findings_in(draft, concepts=self.matcher.read(draft).concepts, rules=self.knowledge.findings)
+        # A policy too short to have a sentence for each kind of finding lists them under the restriction
+        # the answer rests on.
+        fallback = answer.citations[0] if answer.verdict in RESTRICTIVE and answer.citations else None
+        findings = findings_in(draft, concepts=self.matcher.read(draft).concepts, rules=self.knowledge.findings,
+                               fallback=fallback)
         if not findings:
             if answer.verdict is not Verdict.ALLOWED:
                 return answer

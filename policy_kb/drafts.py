@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from policy_kb.answer import Finding
+from policy_kb.answer import Citation, Finding
 from policy_kb.knowledge import FindingRule
 
 # A quoted draft: from the first opening quote to the last closing one, so apostrophes inside it stay in.
@@ -35,15 +35,19 @@ def draft_in(question: str) -> str | None:
     return None
 
 
-def findings_in(draft: str, *, concepts: frozenset[str], rules: tuple[FindingRule, ...]) -> tuple[Finding, ...]:
-    """What the draft touches: each rule whose concepts the draft mentions or whose pattern it matches."""
+def findings_in(draft: str, *, concepts: frozenset[str], rules: tuple[FindingRule, ...],
+                fallback: Citation | None = None) -> tuple[Finding, ...]:
+    """What the draft touches: each rule whose concepts the draft mentions or whose pattern it matches. A
+    rule whose own quote the loaded policy lacks cites `fallback` (the restriction the answer rests on), or
+    is left out: never cite what the policy does not say."""
     found = []
     for rule in rules:
-        if rule.citation is None:
-            continue  # its quote is not in the loaded policy: never cite what the policy does not say
+        citation = rule.citation or fallback
+        if citation is None:
+            continue
         match = next((m for m in (pattern.search(draft) for pattern in rule.patterns) if m), None)
         if match is None and not rule.concepts & concepts:
             continue
         excerpt = match.group(0).strip() if match else ""
-        found.append(Finding(label=rule.label, excerpt=excerpt[:EXCERPT_CHARS], citation=rule.citation))
+        found.append(Finding(label=rule.label, excerpt=excerpt[:EXCERPT_CHARS], citation=citation))
     return tuple(found)

@@ -235,3 +235,14 @@ def test_a_yes_read_from_the_policy_answers_for_what_its_sentence_names_and_no_m
     assert shared.verdict is Verdict.ALLOWED and "official accounts" in shared.citations[0].quote
     # "No other pupil" rules pupils out: the yes for one's own children never answers for a classmate.
     assert advisor.ask("can I post a photo of my daughter with her best friend from her class?").verdict is not Verdict.ALLOWED
+
+
+def test_a_draft_on_a_short_policy_still_lists_its_findings_under_the_restriction_it_breaks(tmp_path):
+    rule = "Staff must not share confidential information about pupils, such as their names, on social media."
+    policy = tmp_path / "policy.txt"
+    policy.write_text(f"Brookside Primary School: Staff Social Media Policy\n\nPosting\n{rule}\n", encoding="utf-8")
+    answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(
+        "Is this ok to post? 'So proud of my class today, Ella in 2B read her poem brilliantly'")
+    assert answer.verdict is Verdict.NOT_ALLOWED
+    assert "a child's name" in {finding.label for finding in answer.findings}
+    assert all(finding.citation.quote == rule for finding in answer.findings)
