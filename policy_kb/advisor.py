@@ -163,7 +163,7 @@ class Advisor:
         if answer.verdict is Verdict.ALLOWED and opinion.verdict is not Verdict.INFO:
             if answer.confident and opinion.probability < DOUBTING_A_SURE_YES:
                 return answer
-            doubted = self._unsure(reading, answer=self._text("restricted_answer") or self._text("unsure_answer"))
+            doubted = self._unsure(reading, answer=self._text("restricted_answer") or self._unsure_answer())
             if leaning is not None:
                 doubted = replace(doubted, citations=tuple(dict.fromkeys((*leaning.citations, *doubted.citations))))
             return replace(doubted, situation="second_opinion:doubted_yes")
@@ -264,7 +264,7 @@ class Advisor:
                 # this?" with nothing to judge says so and offers the headteacher, like any unsure answer.
                 confident=bool(reading.concepts & self.knowledge.everyday),
             )
-        return self._unsure(reading, answer=self._text("unsure_answer"))
+        return self._unsure(reading, answer=self._unsure_answer())
 
     def _with_findings(self, answer: Answer, draft: str) -> Answer:
         """A pasted draft is read line by line: what in it the policy touches is listed with its clause,
@@ -338,15 +338,18 @@ class Advisor:
                     verdict=case.verdict, answer=case.answer, citations=case.citations, next_steps=case.next_steps,
                     situation=case.situation_id, confident=case_score >= CONFIDENT_SCORE,
                 )
-        return self._unsure(reading, answer=self._text("restricted_answer") or self._text("unsure_answer"))
+        return self._unsure(reading, answer=self._text("restricted_answer") or self._unsure_answer())
+
+    def _unsure_answer(self) -> str:
+        # "The policy says that when you are unsure…" is the bundled policy's sentence: a policy without one
+        # is not made to say it.
+        if self.knowledge.fallback_citations.get("unsure_quotes"):
+            return self._text("unsure_answer")
+        return self.knowledge.derived_texts.get("unsure_answer") or self._text("unsure_answer")
 
     def _unsure(self, reading, *, answer: str) -> Answer:
         found = [clause for _, clause in self.search.search(reading.words, limit=2)]
         citations = self.knowledge.fallback_citations.get("unsure_quotes", ())
-        if not citations and answer == self._text("unsure_answer"):
-            # "The policy says that when you are unsure…" is the bundled policy's sentence: a policy without
-            # one is not made to say it.
-            answer = self.knowledge.derived_texts.get("unsure_answer") or answer
         searched = tuple(
             c for c in map(self._cite_clause, found) if c.clause_id not in {known.clause_id for known in citations}
         )

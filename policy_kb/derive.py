@@ -21,7 +21,9 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
-from policy_kb.wording import decided_by, exception_part, forbids, grants_within_limits, imposes_a_report, parts_of
+from policy_kb.wording import (
+    decided_by, exception_part, forbids, grants_within_limits, has_condition, imposes_a_report, parts_of,
+)
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -33,10 +35,6 @@ MIN_LIKENESS = 0.45
 LIKENESS_WEIGHT = 0.6
 # An "allowed" read from wording alone needs the sentence to name the situation this clearly.
 SURE_COVER = 0.75
-# Words that attach a condition or an exception to a permission.
-CONDITIONED = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|other than|apart from|but|however|"
-    r"never|not|until|after|before|if|when|where|whilst|while)\b", re.IGNORECASE)
 # Limits are read only from a sentence short enough to be one rule.
 MAX_LIMITED_CHARS = 400
 # A yes for what schools' policies usually restrict needs the sentence to name every concept of the case.
@@ -158,7 +156,7 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER)
         # "…other than those they line-manage", "…but never while they are still at school": a yes with a
         # condition of its own is not a plain yes.
-        or CONDITIONED.search(sentence.text) is not None
+        or has_condition(sentence.text)
     )
     if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)
@@ -167,10 +165,9 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
                            limits, lifts, reports)
     confidence = "high" if cover >= SURE_COVER else "medium"
     if verdict is Verdict.ALLOWED:
-        # "Staff are welcome to share posts from the school's official accounts": the yes answers for the
-        # school it names (never for what it names only to rule out: "provided no other pupil is seen").
-        named = tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
-        return DerivedRule(situation.situation_id, verdict, citation, confidence, total, lifts=named, reports=reports)
+        # "Staff are welcome to share posts from the school's official accounts": the yes answers for the school.
+        return DerivedRule(situation.situation_id, verdict, citation, confidence, total,
+                           lifts=_named_restrictions(sentence, knowledge, matcher), reports=reports)
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total, reports=reports)
 
 
@@ -188,8 +185,13 @@ def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -
     limits = knowledge.limit_dimensions.of_sentence(limited, lambda text: matcher.read(text).concepts)
     if not limits:
         return (), ()
-    # What it names to rule out ("when no pupils are present") it answers nothing for.
-    return limits, tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
+    return limits, _named_restrictions(sentence, knowledge, matcher)
+
+
+def _named_restrictions(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[str, ...]:
+    """The restrictions a sentence names, and so answers for; not what it names only to rule out ("when no
+    pupils are present", "provided no other pupil can be seen")."""
+    return tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:

@@ -300,7 +300,7 @@ def _table_lines(rows: list[list[str]]) -> list[Line]:
     """A table row is one clause ("Accepting a parent's friend request – Not acceptable"), except in a table
     whose columns are headed "Do" and "Don't" (or "Acceptable", "Not acceptable"…): there each cell is a rule
     of its own, worded by its column ("Don't: Play online games with pupils")."""
-    rows = [[cell for cell in row] for row in rows if any(cell.strip() for cell in row)]
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         return []
     header = [cell.strip() for cell in rows[0]]

@@ -122,6 +122,17 @@ def grants_within_limits(sentence: str) -> bool:
     return bool(_EXCEPTION.search(sentence) or (_PERMITS.search(sentence) and not _CONSEQUENCE.search(sentence)))
 
 
+# Words that attach a condition or an exception to a rule ("other than those they line-manage").
+_CONDITIONED = re.compile(
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|other than|apart from|but|however|"
+    r"never|not|until|after|before|if|when|where|whilst|while)\b", re.IGNORECASE)
+
+
+def has_condition(sentence: str) -> bool:
+    """Whether the sentence attaches any condition or exception to its rule: such a yes is no plain yes."""
+    return _CONDITIONED.search(sentence) is not None
+
+
 def forbids(sentence: str) -> bool:
     """Whether the sentence words a prohibition ("must not", "never"), whatever way through it gives."""
     return bool(_FORBIDS.search(sentence)) and not _NOT_PREVENTING.search(sentence)
