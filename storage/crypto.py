@@ -76,13 +76,9 @@ def create_key_file(path: Path) -> str:
     # Written whole under a name of its own, then linked into place: a process starting at the same moment
     # finds either no key or the whole key, never a half-written file.
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _write_new(draft, encoded)
     try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(encoded + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(draft, path)
+        _link_into_place(draft, path, encoded)
     except FileExistsError:
         existing = read_key_file(path)
         if existing is None:  # pragma: no cover - deleted between the two calls
@@ -91,6 +87,24 @@ def create_key_file(path: Path) -> str:
     finally:
         draft.unlink(missing_ok=True)
     return encoded
+
+
+def _link_into_place(draft: Path, path: Path, encoded: str) -> None:
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A filesystem without hard links (some network and FAT volumes): the key is created in place.
+        _write_new(path, encoded)
+
+
+def _write_new(path: Path, encoded: str) -> None:
+    """`path` created with mode 0600 and the key written; FileExistsError when it is already there."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="ascii") as handle:
+        handle.write(encoded + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class Cipher:

@@ -203,3 +203,19 @@ def test_processes_creating_the_key_at_once_all_get_the_whole_key(tmp_path):
         assert len(keys) == 1
         crypto.decode_key(keys.pop(), source=str(path))
         assert [p.name for p in path.parent.iterdir()] == ["encryption.key"]
+
+
+def test_a_key_folder_without_hard_links_still_gets_its_key(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from storage import crypto
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "data" / "encryption.key"
+    key = crypto.create_key_file(path)
+    assert crypto.read_key_file(path).strip() == key
+    assert [p.name for p in path.parent.iterdir()] == ["encryption.key"]
