@@ -35,6 +35,8 @@ PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
 # Verdicts that hold a restriction: one of these overrides a "yes" that leaves the restriction unanswered.
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+# A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first (policy_kb.rules).
+LIMITED = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
 _SURPRISE = re.compile(r"\?\s*!|!\s*\?")
 STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWED: 2}
 # How sure the verdict model must be to overrule the cases (chosen on question sets held out from its
@@ -48,6 +50,9 @@ LEANING_QUOTES = 1
 # The situation of an answer a rule's limits decided ("within_limits:phones_on_breaks"), and of one the
 # rule's own sentence makes a report ("report:blocking_unwanted_contact").
 WITHIN_LIMITS = "within_limits:"
+# A rule that allows this within limits the question does not say it meets: the headteacher's, and the
+# verdict model may still be heard.
+LIMITS_UNSAID = "limits_unsaid:"
 REPORTED = "report:"
 # A rule read from the policy is also quoted with the nearest clause among these that gives its verdict.
 SUPPORT_SEARCHED = 3
@@ -145,7 +150,7 @@ class Advisor:
         opinion = self.model.opinion(question)
         if opinion.verdict is answer.verdict or opinion.probability < SECOND_OPINION_CONFIDENCE:
             return answer
-        if answer.situation.startswith(WITHIN_LIMITS) and opinion.verdict in PERMISSIONS:
+        if answer.situation.startswith((WITHIN_LIMITS, LIMITS_UNSAID)) and opinion.verdict in PERMISSIONS:
             # The policy's own exception, its limits read against the question: another school's lines
             # are not the model's to draw.
             return answer
@@ -235,7 +240,7 @@ class Advisor:
                 answer=best.answer,
                 citations=best.citations,
                 next_steps=best.next_steps,
-                situation=f"{WITHIN_LIMITS}{best.situation_id}" if best is not ruled else best.situation_id,
+                situation=_limited_situation(ruled, best),
                 confident=best_score >= CONFIDENT_SCORE or everyday_yes,
             )
         if reading.concepts & {self.knowledge.policy_question, self.knowledge.policy_word} and self.knowledge.asking not in reading.concepts:
@@ -303,18 +308,22 @@ class Advisor:
         )
 
     def _within_limits(self, case: Situation, reading) -> Situation:
-        """A rule read from a permission with limits ("only in the staffroom, at lunch"): a question within
-        every limit looks like the policy's own exception, and is answered so, to be confirmed with the
-        headteacher; one outside a limit is a no; one that does not say stays with the headteacher."""
-        if not case.limits or case.verdict is not Verdict.ASK_HEADTEACHER:
+        """A rule read from a permission with limits ("only in the staffroom, at lunch"). Outside a limit the
+        question names is a no. Within every limit, a rule whose sentence sets no condition the limits miss
+        is a yes; any other is still a "check first": a sentence may set conditions no limit reads ("once they
+        are 18 and have left two years", "when no pupils are present"), and a wrong yes is the one answer a
+        school cannot take back. A question that does not say stays with the headteacher."""
+        if not case.limits or case.verdict not in LIMITED:
             return case
         fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
-        if fit is Fit.UNSAID:
+        if fit is Fit.BROKEN:
+            verdict, key = Verdict.NOT_ALLOWED, "limits_broken_answer"
+        elif case.verdict is Verdict.ALLOWED:
+            verdict, key = (Verdict.ALLOWED, "limits_met_yes_answer") if fit is Fit.MET else (Verdict.ASK_HEADTEACHER, "limits_unsaid_answer")
+        elif fit is Fit.MET:
+            verdict, key = Verdict.ASK_HEADTEACHER, "limits_met_answer"
+        else:
             return case
-        # Within the limits it names is still a "check first": a sentence has conditions no dimension reads
-        # ("once they are 18 and have left two years", "when no pupils are present"), and a wrong yes is the
-        # one answer a school cannot take back. Outside a limit it names is a no.
-        verdict, key = (Verdict.ASK_HEADTEACHER, "limits_met_answer") if fit is Fit.MET else (Verdict.NOT_ALLOWED, "limits_broken_answer")
         return replace(
             case, verdict=verdict, answer=self._naming_section(key, case.citations[0].section) or case.answer,
             next_steps=tuple(filter(None, (self.knowledge.derived_texts.get(f"{verdict.value}_next_step", ""),))),
@@ -429,6 +438,14 @@ class Advisor:
     def _naming_section(self, key: str, section: str) -> str:
         """An answer for a rule read from the policy itself, naming the section it quotes."""
         return self.knowledge.derived_texts.get(key, "").replace("{section}", section)
+
+
+def _limited_situation(ruled: Situation, answered: Situation) -> str:
+    """The answer's situation, marked when the rule's limits decided it, or left it to the headteacher."""
+    if answered is ruled:
+        return ruled.situation_id
+    unsaid = ruled.verdict is Verdict.ALLOWED and answered.verdict is Verdict.ASK_HEADTEACHER
+    return f"{LIMITS_UNSAID if unsaid else WITHIN_LIMITS}{ruled.situation_id}"
 
 
 def _fingerprint(policy_path: Path, knowledge_path: Path, school_name: str) -> str:

@@ -22,7 +22,7 @@ from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
 from policy_kb.wording import (
-    decided_by, exception_part, forbids, grants_within_limits, has_condition, imposes_a_report, parts_of,
+    decided_by, exception_part, forbids, grants_within_limits, has_condition, imposes_a_report, parts_of, permitted_part,
 )
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
@@ -64,6 +64,7 @@ class DerivedRule:
     score: float = 0.0
     # A "check first" read from a permission with limits: the limits, checked against each question, and
     # the restricted things the sentence itself speaks of (which its permission is the policy's exception to).
+    # An "allowed" with limits is a yes within every one of them: the sentence sets no condition they miss.
     limits: Limits = ()
     lifts: tuple[str, ...] = ()
     # The sentence also says whom to tell when this happens ("…and must report it to the DSL").
@@ -146,17 +147,21 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     # A yes is left to the headteacher when it would allow what schools' policies restrict (this policy may
     # well allow it, but a wrong yes is the one answer a school cannot take back), or when the sentence only
     # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
-    limits, lifts = _limits(sentence, knowledge, matcher)
+    limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
     # "…must report it to the DSL. Staff may then block the account.": the sentence before speaks for it.
     reports = imposes_a_report(sentence.text) or imposes_a_report(sentence.lead_in)
+    if limits and every_condition_read and cover >= SURE_COVER and verdict in {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}:
+        # "You may use your phone only in the staff room at lunchtime": at lunch in the staff room, a yes;
+        # elsewhere a no; a question that does not say is the headteacher's.
+        return DerivedRule(situation.situation_id, Verdict.ALLOWED, citation, "high", total, limits, lifts, reports)
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
     guessed_yes = verdict is Verdict.ALLOWED and (
         cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER)
         # "…other than those they line-manage", "…but never while they are still at school": a yes with a
-        # condition of its own is not a plain yes.
-        or has_condition(sentence.text)
+        # condition of its own is not a plain yes, nor one its clause attaches a duty to ("…must be declared").
+        or has_condition(sentence.text) or bool(_duties(sentence))
     )
     if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)
@@ -171,27 +176,53 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
     return DerivedRule(situation.situation_id, verdict, citation, confidence, total, reports=reports)
 
 
-def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...]]:
+def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Limits, tuple[str, ...], bool]:
+    """The limits of a permission or an exception, the restrictions it answers for, and whether every
+    condition it sets is one of those limits (its clause's duties included: "…is permitted. The relationship
+    must be declared to the headteacher.")."""
     if not grants_within_limits(sentence.text):
-        return (), ()
+        return (), (), False
     # A permission's limits are all it names ("may … only in the staffroom, once declared"); a prohibition's
     # way through is only what follows "unless", "except"… ("must not use phones in classrooms, except in an
     # emergency": the classroom is where the no holds, not a way out of it).
-    limited = exception_part(sentence.text) if forbids(sentence.text) else sentence.text
+    # A permission's own exceptions ("…except when you are on duty") are where it does not hold: no limits.
+    limited, leaves_out = (exception_part(sentence.text), False) if forbids(sentence.text) else permitted_part(sentence.text)
     if len(limited) > MAX_LIMITED_CHARS:
         # Longer than any one rule: bullets a PDF ran together ("Staff may: … Staff must not: …").
-        return (), ()
+        return (), (), False
     # "When you are not responsible for children" allows no time with children: a negated value is no limit.
-    limits = knowledge.limit_dimensions.of_sentence(limited, lambda text: matcher.read(text).concepts)
+    concepts_of = lambda text: matcher.read(text).concepts  # noqa: E731
+    dimensions = knowledge.limit_dimensions
+    limits = dimensions.of_sentence(limited, concepts_of)
     if not limits:
-        return (), ()
-    return limits, _named_restrictions(sentence, knowledge, matcher)
+        return (), (), False
+    duties = _duties(sentence)
+    duty_limits = [dimensions.of_duty(duty, concepts_of) for duty in duties]
+    # "…as long as no pupils can be seen": what a condition names only to rule out is a condition too.
+    every_condition_read = not leaves_out and all(duty_limits) and dimensions.reads_every_condition(
+        limited, lambda text: _concepts(matcher, text))
+    # "…must be declared to the headteacher": the headteacher a question names in meeting that duty is answered for.
+    lifts = tuple(sorted({name for text in (sentence.text, *duties) for name in _restrictions_named(text, knowledge, matcher)}))
+    return dimensions.merged(limits, *duty_limits), lifts, every_condition_read
+
+
+def _duties(sentence: Sentence) -> list[str]:
+    """The other sentences of its clause that ask for someone's agreement ("The relationship must be declared
+    to the headteacher"): conditions the policy attaches to the sentence's rule."""
+    return [
+        part for part in SENTENCE_END.split(sentence.clause.text)
+        if part.strip() and part.strip() != sentence.text and decided_by(part) is Verdict.ASK_HEADTEACHER
+    ]
 
 
 def _named_restrictions(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[str, ...]:
     """The restrictions a sentence names, and so answers for; not what it names only to rule out ("when no
     pupils are present", "provided no other pupil can be seen")."""
-    return tuple(sorted(matcher.read(sentence.text).concepts & knowledge.restrictions))
+    return tuple(sorted(_restrictions_named(sentence.text, knowledge, matcher)))
+
+
+def _restrictions_named(text: str, knowledge: Knowledge, matcher: ConceptMatcher) -> frozenset[str]:
+    return matcher.read(text).concepts & knowledge.restrictions
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:

@@ -72,11 +72,16 @@ class Line:
 
 
 # "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
-NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2})\.?\s+[A-Z][^.:;!?]{2,80}\??$")
+NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})?)\.?\s+[A-Z][^.:;!?]{2,80}\??$")
+# "7.1.1 This chapter…": the numbers it is a subclause of ("7", "7.1").
+SUBCLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})*)\.\d{1,2}\b")
 # A heading may be the question it answers: "6. Can I be friends with parents online?"
 NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}\??$")
 MIN_NUMBERED_SECTIONS = 4
 TITLE_BLOCK_LINES = 8
+LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&) [A-Z][^,]*$")
+# How many lines at a page's top and at its bottom may be a running header or footer.
+RUNNING_LINES = 2
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
@@ -185,10 +190,15 @@ def _title_case(text: str) -> str:
 
 
 def _mark_numbered_headings(lines: list[Line]) -> list[Line]:
-    """"5. Professional boundaries with pupils" followed somewhere by "5.1 …" is section 5's heading; so is
+    """"5. Professional boundaries with pupils" followed somewhere by "5.1 …" is section 5's heading, and
+    "7.2 Your personal accounts" followed by "7.2.1 …" is section 7.2's; so is
     each of "1. Who does this code apply to?", "2. What counts as social media?"… numbered 1, 2, 3… through
     the whole document, where a numbered list starts again at 1."""
-    subclauses = {m.group(1) for m in (re.match(r"^\s*(\d{1,2})\.\d{1,2}\b", line.text) for line in lines) if m}
+    subclauses = {
+        ".".join(parts[:length])
+        for parts in (m.group(1).split(".") for m in map(SUBCLAUSE_NUMBER.match, (line.text for line in lines)) if m)
+        for length in range(1, len(parts) + 1)
+    }
     through = _numbered_through(lines)
     marked = []
     for index, line in enumerate(lines):
@@ -217,6 +227,10 @@ def _numbered_through(lines: list[Line]) -> set[int]:
     return set(longest) if len(longest) >= MIN_NUMBERED_SECTIONS else set()
 
 
+def _numberless(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip())
+
+
 def _clean(text: str) -> str:
     text = BOOKMARK.sub("", text).replace("\u00a0", " ").replace("\t", " ")
     return re.sub(r" {2,}", " ", text).strip()
@@ -237,7 +251,9 @@ def _looks_like_heading(text: str, previous_text: str) -> bool:
         and not previous_text.endswith(":")
         and not BULLET.match(text)
         and not NUMBERED.match(text)
-        and not any(mark in text for mark in ("@", "|", ",", ":", "(", "http"))
+        and not any(mark in text for mark in ("@", "|", ":", "(", "http"))
+        # "Concerns, Abuse and Reporting": a comma only in a heading that lists its subjects, each capitalised.
+        and ("," not in text or LISTING_HEADING.match(text) is not None)
         and sum(c.isdigit() for c in text) < 3
     )
 
@@ -387,28 +403,55 @@ def _pdf_lines(path: Path) -> list[Line]:
         pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
         raise ValueError(str(error) or error.__class__.__name__) from None
-    repeated = Counter(line.strip() for page in pages for line in set(page) if line.strip())
+    # A running header or footer is at a page's top or bottom, and differs from page to page only in its
+    # page number ("… – Page 3 of 6"); "Staff may:" repeated down the pages is no header.
+    edges = [[line for line in page if line.strip()] for page in pages]
+    repeated = Counter(
+        line for page in edges for line in {_numberless(line) for line in page[:RUNNING_LINES] + page[-RUNNING_LINES:]}
+    )
     running = {line for line, count in repeated.items() if len(pages) > 2 and count > len(pages) / 2}
     # Fonts' ligatures ("ﬁ" in "deﬁnitions") become their letters, so the words match what staff type.
     pages = [[unicodedata.normalize("NFKC", line) for line in page] for page in pages]
     raw = [
         line.rstrip() for page in pages for line in page
-        if line.strip() and line.strip() not in running and not PAGE_NUMBER.match(line)
+        if line.strip() and _numberless(line) not in running and not PAGE_NUMBER.match(line)
     ]
     width = max((len(line) for line in raw), default=0)
     lines: list[str] = []
+    items: set[int] = set()  # lines that are items of a list whose marks the PDF's text lost
+    wrapped_last = ""  # the visual line the previous line ended with
     for line in raw:
         previous = lines[-1] if lines else ""
-        continues = (
+        # "Staff may:" then "use your own phone…": after a list's lead-in, a line after a short one starts an item.
+        in_list = _after_lead_in(lines)
+        # Elsewhere a paragraph grown long goes on (a title in a larger font wraps after fewer letters).
+        full_width = len(wrapped_last if in_list else previous) >= 0.6 * width
+        # A list's lead-in ("Staff must not:"), or a capital after a list's items, starts a paragraph of its own.
+        starts_anew = line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
+        continues = not starts_anew and (
             previous
-            and len(previous) >= 0.6 * width
+            and full_width
             and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
             and not BULLET.match(line)
             and not NUMBERED.match(line)
             and not re.match(r"^\s*\d{1,2}\.\d{1,2}\b", line)
-        ) or (previous and line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?")))
+        ) or not starts_anew and (previous and line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?"))
+                                  and not (in_list and not full_width))
         if continues:
             lines[-1] = f"{previous.rstrip()} {line.strip()}"
         else:
+            if in_list and line[:1].islower():
+                items.add(len(lines))
             lines.append(line.strip())
-    return [Line(line) for line in lines]
+        wrapped_last = line
+    return [Line(line, "bullet" if index in items else None) for index, line in enumerate(lines)]
+
+
+def _after_lead_in(lines: list[str]) -> bool:
+    """Whether the lines so far end in a list: a line ending with ":" and no sentence ended since."""
+    for line in reversed(lines):
+        if line.rstrip().endswith(":"):
+            return True
+        if line.rstrip().endswith((".", "!", "?")):
+            return False
+    return False

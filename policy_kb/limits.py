@@ -15,8 +15,28 @@ from enum import Enum
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who)\b", re.IGNORECASE
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who|(?:limited|restricted|confined) to)\b",
+    re.IGNORECASE
 )
+
+# Words that open a condition on a rule: each condition they open must be one a dimension reads before
+# meeting the limits can be a yes ("once they are 18 and have left two years": the two years is read by none).
+CONNECTIVES = ("only", "once", "provided", "providing", "as long as", "so long as", "unless", "except", "other than",
+               "apart from", "but", "however", "never", "not", "no", "until", "after", "if", "when", "where", "whilst",
+               "while", "who", "limited to", "restricted to", "confined to", "subject to")
+# A deadline, a length of time or a form is a condition of its own ("within ten working days", "in writing").
+LIMITING_TERMS = ("within", "at least", "more than", "less than", "no later than", "in writing", "written")
+CONDITION_OPENS = re.compile(r"\b(?:" + "|".join(CONNECTIVES + LIMITING_TERMS) + r")\b", re.IGNORECASE)
+# "(for example their own child, niece or nephew)": examples, not conditions.
+_ASIDE = re.compile(r"\([^)]*\)")
+_LEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]+\)|[a-z]\))\s+", re.IGNORECASE)
+# A piece of a condition this short with no concept in it ("or over", "again", "when you are") adds no
+# condition of its own; these words do not count.
+_MIN_CONDITION_WORDS = 2
+_FILLER = frozenset(
+    "a an the it its this that they them their you your staff member members is are be been being was were "
+    "has have had do does can may will would should must to of for with on in at as so any".split()
+) | frozenset(word for connective in CONNECTIVES for word in connective.split())
 
 # "Only during breaks, including lunch" allows any break; "only at lunchtime", lunch alone: each part of a
 # condition is read on its own, and in each the narrower value is what it says.
@@ -47,6 +67,42 @@ class LimitDimensions:
         ))
         return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions.items() if values & named)
 
+    def of_duty(self, sentence: str, concepts_of) -> Limits:
+        """The values a duty names ("must be declared to the headteacher": whose agreement), with no condition
+        word needed; () when it names none."""
+        named = self._most_specific(concepts_of(sentence))
+        return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions.items() if values & named)
+
+    def merged(self, *limits: Limits) -> Limits:
+        """Limits read from several sentences of one rule, each dimension's values together, in the file's order."""
+        values: dict[str, set[str]] = {}
+        for each in limits:
+            for name, allowed in each:
+                values.setdefault(name, set()).update(allowed)
+        return tuple((name, tuple(sorted(values[name]))) for name in self.dimensions if name in values)
+
+    def reads_every_condition(self, sentence: str, concepts_of) -> bool:
+        """Whether each condition the sentence sets is one of the dimensions' values: only then can a question
+        that meets its limits be told yes. A condition that opens the sentence ("Where a pupil is a relative,
+        staff may…") runs to its comma; one that follows the rule, to the sentence's end."""
+        text = _LEADING_NUMBER.sub("", _ASIDE.sub("", sentence)).strip()
+        values = frozenset().union(*self.dimensions.values())
+        position = 0
+        while (opened := CONDITION_OPENS.search(text, position)) is not None:
+            opens_the_sentence = not text[:opened.start()].strip(" ,;:")
+            comma = text.find(",", opened.end())
+            end = comma if opens_the_sentence and comma >= 0 else len(text)
+            pieces = (piece for part in CONDITION_PARTS.split(text[opened.start():end]) for piece in _opened_pieces(part))
+            for piece in pieces:
+                concepts = concepts_of(piece)
+                words = [word for word in re.findall(r"[a-z]+", piece.lower()) if word not in _FILLER]
+                if not concepts and len(words) < _MIN_CONDITION_WORDS:
+                    continue
+                if not concepts & values:
+                    return False
+            position = end
+        return True
+
     def fit(self, limits: Limits, question_concepts: frozenset[str]) -> Fit:
         named = self._most_specific(question_concepts)
         fits = []
@@ -65,6 +121,12 @@ class LimitDimensions:
     def _most_specific(self, concepts: frozenset[str]) -> frozenset[str]:
         # "At lunch" reads as a break as well as lunch: the narrower value is what was said.
         return frozenset(c for c in concepts if not any(self.kinds.get(other) == c for other in concepts))
+
+
+def _opened_pieces(part: str) -> list[str]:
+    """"provided it is declared within ten working days": each condition word opens a piece of its own."""
+    starts = [0, *(found.start() for found in CONDITION_OPENS.finditer(part) if found.start() > 0)]
+    return [part[start:end] for start, end in zip(starts, [*starts[1:], len(part)])]
 
 
 def read_dimensions(spec: dict, known: set[str]) -> tuple[LimitDimensions, set[str]]:

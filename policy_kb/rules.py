@@ -20,9 +20,11 @@ from policy_kb.limits import Limits
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "13"
+DERIVATION_VERSION = "14"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
+# A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first; outside them, a no.
+LIMITED_VERDICTS = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
 # The fallback that answers everyday personal use: found by what it says, a general permission.
 GENERAL_PERMISSION = "personal_use_quotes"
 
@@ -94,7 +96,7 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
     ruled = _ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer)
-    return replace(ruled, limits=rule.limits) if rule.limits and rule.verdict is Verdict.ASK_HEADTEACHER else ruled
+    return replace(ruled, limits=rule.limits) if rule.limits and rule.verdict in LIMITED_VERDICTS else ruled
 
 
 def _ruled(situation: Situation, verdict: Verdict, citation: Citation, knowledge: Knowledge, *,

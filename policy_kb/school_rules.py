@@ -29,8 +29,9 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
         "# point RULES_PATH at this file, and run `policybot kb check`. A rule with an empty quote is left to",
         "# the headteacher. Verdicts: allowed, not_allowed, ask_headteacher, report, info. Once you have checked",
         "# a rule, set its confidence to \"checked\": rules still \"low\" are counted as left to the headteacher.",
-        "# A \"check first\" rule with limits (where, when, whose agreement, which relationship, how old) is a no",
-        "# for a question outside one of them, and still a check first within them; delete the limits to always ask.",
+        "# A rule with limits (where, when, whose agreement, which relationship, how old) is a no for a question",
+        "# outside one of them. Within them an \"allowed\" rule is a yes and an \"ask_headteacher\" rule still a check",
+        "# first; a question that does not say is the headteacher's. Delete the limits to always give the verdict.",
         "",
     ]
     for situation in advisor.knowledge.situations:
@@ -110,7 +111,10 @@ def _page(heading: str, situations, advisor) -> str:
         citation = situation.citations[0] if situation.citations else None
         confidence = advisor.rules.confidence.get(situation.situation_id, "")
         verdict = VERDICT_WORDS.get(situation.verdict, situation.verdict.value) if citation else "Check with the headteacher (not covered)"
-        if situation.limits and citation:
+        if situation.limits and citation and situation.verdict is Verdict.ALLOWED:
+            verdict = (f"Yes within its limits ({limits_in_words(situation.limits)}); no outside them; "
+                       "check with the headteacher when a question does not say")
+        elif situation.limits and citation:
             verdict = f"No outside its limits ({limits_in_words(situation.limits)}); within them or otherwise, {verdict.lower()}"
         rows.append(
             "<tr>"

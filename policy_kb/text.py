@@ -20,6 +20,7 @@ STEM_EXCEPTIONS = {
     "media": "media", "need": "need", "feed": "feed", "bed": "bed", "red": "red", "shed": "shed",
     "speed": "speed", "seed": "seed", "united": "united", "led": "led", "interested": "interest",
     "llinkedin": "linkedin", "linkedin": "linkedin", "tos": "tos", "parents": "parent", "staff": "staff",
+    "whatsapped": "whatsapp", "whatsapping": "whatsapp", "whatsapps": "whatsapp",
     "using": "use", "used": "use", "uses": "use", "lies": "lie", "dies": "die", "ties": "tie", "pies": "pie", "series": "series",
 }
 

@@ -49,6 +49,10 @@ _PERMITS = re.compile(
     r"\s+(?!be\s+(?:subject|disciplin|investigat|liable|treated|regarded|considered|seen|used\s+as|taken|monitored|reported))"
     r"(?!result|lead|constitute|amount|breach|cause|damage|bring|affect|face|need|wish|want|also be)"
     r"|\b(?:is|are) (?:permitted|allowed|acceptable|fine)\b|\bthere is no objection\b|\bwelcome(?:s)? staff\b"
+    # "Personal use is limited to breaks": allowed, within what it is limited to.
+    r"|\b(?:is|are|be) (?:limited|restricted|confined) to\b"
+    # The line that introduces a list of what staff may do ("Staff may:", "You can:").
+    r"|\b(?:may|can)\s*:\s*$"
     # A cell of an "Acceptable" column (document._table_lines); a "Do" column is a duty, not a permission.
     r"|^(?:acceptable|allowed|permitted):",
     re.IGNORECASE,
@@ -91,7 +95,7 @@ def decided_by(sentence: str, *, lead_in: str = "") -> Verdict | None:
 
 
 # "Phones may be used only in the staffroom at lunchtime": a permission that holds in some cases only.
-_LIMITED = re.compile(r"\bonly\b|\bapproved\b|\bprovided\b|\bproviding\b|\bas long as\b|\bso long as\b|\bif\b|\bwhere\b|\bwhen\b", re.IGNORECASE)
+_LIMITED = re.compile(r"\bonly\b|\b(?:limited|restricted|confined) to\b|\bapproved\b|\bprovided\b|\bproviding\b|\bas long as\b|\bso long as\b|\bif\b|\bwhere\b|\bwhen\b", re.IGNORECASE)
 
 
 def _wording(text: str) -> Verdict | None:
@@ -101,7 +105,7 @@ def _wording(text: str) -> Verdict | None:
         return Verdict.ASK_HEADTEACHER
     if _NOT_PREVENTING.search(text):
         return Verdict.ALLOWED
-    if _FORBIDS.search(text) or _COUNTS_AS_BREACH.search(text):
+    if (_FORBIDS.search(text) or _COUNTS_AS_BREACH.search(text)) and not _negated_only_in_its_condition(text):
         return Verdict.NOT_ALLOWED
     if _REPORTS.search(text):
         return Verdict.REPORT
@@ -111,6 +115,36 @@ def _wording(text: str) -> Verdict | None:
         # Whether a question meets the permission's limits is for the headteacher to say, not a guess.
         return Verdict.ASK_HEADTEACHER if _LIMITED.search(text) else Verdict.ALLOWED
     return None
+
+
+# The condition a rule is put under ("…provided no children are present", "Where a pupil is a relative, …").
+_CONDITION = re.compile(r"\b(?:provided|providing|as long as|so long as|when|whenever|where|if|once|whilst|while)\b", re.IGNORECASE)
+# "…when you are not responsible for children", "…provided it does not interfere with their duties": a state
+# a condition describes, not a prohibition.
+_STATE_NEGATION = re.compile(r"^(?:(?:are|is|do|does)\s*(?:not|n[o']t)|not|no)\b", re.IGNORECASE)
+
+
+def _negated_only_in_its_condition(text: str) -> bool:
+    """Whether every negation in the sentence describes the condition its rule is put under, none the rule itself:
+    "Staff may use their phones in the staff room when they are not responsible for children"."""
+    opening = _CONDITION.match(text.strip())
+    body = text.strip()
+    if opening:
+        # A condition opening the sentence runs to its comma: the rule follows.
+        comma = body.find(",", opening.end())
+        if comma < 0:
+            return False
+        condition, rest = body[:comma], body[comma + 1:]
+        if any(not _STATE_NEGATION.match(m.group(0)) for m in _FORBIDS.finditer(condition)):
+            return False
+        body = rest
+    later = _CONDITION.search(body)
+    rule, condition = (body[:later.start()], body[later.start():]) if later else (body, "")
+    if _FORBIDS.search(rule) or _COUNTS_AS_BREACH.search(rule) or _COUNTS_AS_BREACH.search(condition):
+        return False
+    return all(_STATE_NEGATION.match(found.group(0)) for found in _FORBIDS.finditer(condition)) and (
+        bool(opening) or bool(later)
+    )
 
 
 _EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once)\b", re.IGNORECASE)
@@ -135,7 +169,20 @@ def has_condition(sentence: str) -> bool:
 
 def forbids(sentence: str) -> bool:
     """Whether the sentence words a prohibition ("must not", "never"), whatever way through it gives."""
-    return bool(_FORBIDS.search(sentence)) and not _NOT_PREVENTING.search(sentence)
+    return bool(_FORBIDS.search(sentence)) and not _NOT_PREVENTING.search(sentence) and not _negated_only_in_its_condition(sentence)
+
+
+# What a permission leaves out ("…at any time, except when you are on duty", "…in the staffroom, not in classrooms").
+_LEAVING_OUT = re.compile(
+    r"\b(?:except|unless|other than|apart from|excluding|but)\b|\bnot (?=(?:in|on|at|during|while|when|where|if)\b)",
+    re.IGNORECASE)
+
+
+def permitted_part(sentence: str) -> tuple[str, bool]:
+    """What a permission allows, up to what it leaves out, and whether it leaves anything out: the places and
+    times after "except" are where it does not hold."""
+    found = _LEAVING_OUT.search(sentence)
+    return (sentence[:found.start()], True) if found else (sentence, False)
 
 
 def exception_part(sentence: str) -> str:

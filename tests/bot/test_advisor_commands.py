@@ -166,8 +166,10 @@ def test_a_rule_with_limits_keeps_them_in_the_schools_rules_file(capsys, monkeyp
     code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch,
                        "can I go on facebook on my phone in the staff room at lunchtime?\n"
                        "can I go on facebook on my phone in the staff room at morning break?\n")
-    # Within the limits is for the headteacher to confirm; outside them is a no.
-    assert [json.loads(line)["verdict"] for line in out.splitlines()] == ["ask_headteacher", "not_allowed"]
+    # "You may use your phone only in the staff room at lunchtime" is written as an allowed rule with its
+    # limits: within them a yes, outside them a no.
+    assert phones["verdict"] == "allowed"
+    assert [json.loads(line)["verdict"] for line in out.splitlines()] == ["allowed", "not_allowed"]
 
     # A limit the advisor does not know is one clear line from kb check, and the rule is not used.
     edited = (tmp_path / "rules.toml").read_text(encoding="utf-8").replace(

@@ -23,12 +23,25 @@ SCHOOLS = {
     "thornfield": ("Thornfield Church of England Voluntary Controlled Junior School", "md"),
     "ashby_fields": ("Ashby Fields Primary Academy", "md"),
     "little_haddon": ("Little Haddon Primary School", "md"),
+    "kingsmoor": ("Kingsmoor Nursery and Infant School and Kingsmoor Junior School", "md"),
+    "fenwick": ("Fenwick Road Nursery School", "md"),
+    # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
+    "conditions_1": ("Oakfield Primary School", "md"),
+    "conditions_2": ("St Bede's Church of England Primary School", "md"),
+    "conditions_3": ("Hollybrook Primary Academy", "md"),
+    "conditions_4": ("Marsh Lane Community Primary School", "md"),
+    "conditions_5": ("Thornby Village Primary School", "md"),
+    "conditions_6": ("Riverside Infant School and Riverside Junior School", "md"),
 }
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.57, 0.78), "brook_lane": (0.63, 0.69), "st_aidans": (0.62, 0.85), "meadowbank": (0.65, 0.81),
-          "oakfield": (0.58, 0.64), "riverside": (0.59, 0.62), "thornfield": (0.56, 0.65), "ashby_fields": (0.63, 0.65), "little_haddon": (0.51, 0.63)}
+FLOORS = {"hollins_green": (0.60, 0.77), "brook_lane": (0.62, 0.72), "st_aidans": (0.70, 0.85),
+          "meadowbank": (0.70, 0.83), "oakfield": (0.60, 0.65), "riverside": (0.59, 0.63),
+          "thornfield": (0.56, 0.68), "ashby_fields": (0.63, 0.62), "little_haddon": (0.54, 0.63),
+          "kingsmoor": (0.52, 0.73), "fenwick": (0.52, 0.73), "conditions_1": (0.47, 0.77),
+          "conditions_2": (0.50, 0.72), "conditions_3": (0.35, 0.62), "conditions_4": (0.47, 0.47),
+          "conditions_5": (0.45, 0.65), "conditions_6": (0.37, 0.70)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -185,7 +198,9 @@ def test_the_review_sheet_says_where_a_rule_with_limits_is_a_no():
     from policy_kb.school_rules import review_html
 
     sheet = review_html(Advisor.load(policy_path=POLICIES / "st_aidans.txt"))
-    assert "No outside its limits (place: staffroom; time: lunch time); within them or otherwise, check" in sheet
+    # "You may use your phone only in the staff room at lunchtime": every condition it sets is a limit.
+    assert ("Yes within its limits (place: staffroom; time: lunch time); no outside them; check with the headteacher "
+            "when a question does not say") in sheet
 
 
 @pytest.mark.parametrize("school,question", [
