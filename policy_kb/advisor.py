@@ -19,7 +19,7 @@ from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
 from policy_kb.limits import Fit
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
-from policy_kb.rules import RulesSummary, rules_for
+from policy_kb.rules import LIMITED_VERDICTS, RulesSummary, rules_for
 from policy_kb.search import STOPWORDS, ClauseSearch
 from policy_kb.text import tokens
 from policy_kb.verdict_model import VerdictModel
@@ -35,8 +35,6 @@ PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 ASKING_ABOUT_RULES = PERMISSIONS | {Verdict.REPORT}
 # Verdicts that hold a restriction: one of these overrides a "yes" that leaves the restriction unanswered.
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
-# A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first (policy_kb.rules).
-LIMITED = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
 _SURPRISE = re.compile(r"\?\s*!|!\s*\?")
 STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWED: 2}
 # How sure the verdict model must be to overrule the cases (chosen on question sets held out from its
@@ -313,7 +311,7 @@ class Advisor:
         is a yes; any other is still a "check first": a sentence may set conditions no limit reads ("once they
         are 18 and have left two years", "when no pupils are present"), and a wrong yes is the one answer a
         school cannot take back. A question that does not say stays with the headteacher."""
-        if not case.limits or case.verdict not in LIMITED:
+        if not case.limits or case.verdict not in LIMITED_VERDICTS:
             return case
         fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
         if fit is Fit.BROKEN:

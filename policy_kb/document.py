@@ -428,15 +428,15 @@ def _pdf_lines(path: Path) -> list[Line]:
         full_width = len(wrapped_last if in_list else previous) >= 0.6 * width
         # A list's lead-in ("Staff must not:"), or a capital after a list's items, starts a paragraph of its own.
         starts_anew = line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
-        continues = not starts_anew and (
-            previous
-            and full_width
+        wraps = (
+            full_width
             and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
             and not BULLET.match(line)
             and not NUMBERED.match(line)
             and not re.match(r"^\s*\d{1,2}\.\d{1,2}\b", line)
-        ) or not starts_anew and (previous and line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?"))
-                                  and not (in_list and not full_width))
+        )
+        runs_on = line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?")) and not (in_list and not full_width)
+        continues = bool(previous) and not starts_anew and (wraps or runs_on)
         if continues:
             lines[-1] = f"{previous.rstrip()} {line.strip()}"
         else:

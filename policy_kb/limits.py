@@ -65,12 +65,14 @@ class LimitDimensions:
         named = frozenset().union(*(
             self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence) if part.strip()
         ))
-        return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions.items() if values & named)
+        return self._limits_naming(named)
 
     def of_duty(self, sentence: str, concepts_of) -> Limits:
         """The values a duty names ("must be declared to the headteacher": whose agreement), with no condition
         word needed; () when it names none."""
-        named = self._most_specific(concepts_of(sentence))
+        return self._limits_naming(self._most_specific(concepts_of(sentence)))
+
+    def _limits_naming(self, named: frozenset[str]) -> Limits:
         return tuple((name, tuple(sorted(values & named))) for name, values in self.dimensions.items() if values & named)
 
     def merged(self, *limits: Limits) -> Limits:
