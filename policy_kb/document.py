@@ -83,6 +83,8 @@ LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&
 # How many lines at a page's top and at its bottom may be a running header or footer.
 RUNNING_LINES = 2
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
+# Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
+READER_VERSION = "2"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -333,7 +335,8 @@ def _cached_lines(path: Path, cache_dir: Path | None) -> list[Line]:
     data = path.read_bytes()
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"policy-text-{hashlib.sha256(data).hexdigest()[:32]}.json"
+        key = hashlib.sha256(READER_VERSION.encode() + b"\0" + data).hexdigest()[:32]
+        cache = Path(cache_dir) / f"policy-text-{key}.json"
         try:
             return [Line(text, hint) for text, hint in json.loads(cache.read_text(encoding="utf-8"))]
         except (OSError, ValueError, TypeError):

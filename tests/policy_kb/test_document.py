@@ -248,3 +248,16 @@ def test_markdown_tables_are_rows_and_a_do_and_dont_table_words_each_cell(tmp_pa
     # A "Do" column is a duty, not a permission.
     assert decided_by("Do: Check your privacy settings every term") is not Verdict.ALLOWED
     assert [clause.text for clause in document.section("reporting").clauses] == ["Concern – Who to contact", "A pupil at risk – The DSL, the same day"]
+
+
+def test_lines_cached_by_an_older_reader_are_read_again(tmp_path, monkeypatch):
+    # A PDF parsed before its reader changed (Kingsmoor's "7.2" headings were one section) is parsed anew.
+    from policy_kb import document
+
+    pdf = Path(__file__).parent.parent / "fixtures" / "policies" / "kingsmoor.pdf"
+    monkeypatch.setattr(document, "READER_VERSION", "old")
+    document.load_document(pdf, cache_dir=tmp_path)
+    stale = next(tmp_path.glob("policy-text-*.json"))
+    stale.write_text('[["A stale line", null]]', encoding="utf-8")
+    monkeypatch.undo()
+    assert len(document.load_document(pdf, cache_dir=tmp_path).sections) == 12
