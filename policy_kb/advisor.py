@@ -17,13 +17,13 @@ from policy_kb.answer import Answer, Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument, load_document
 from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
-from policy_kb.limits import Fit
+from policy_kb.limits import WITHOUT, Fit, Permission
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
 from policy_kb.rules import LIMITED_VERDICTS, RulesSummary, rules_for
 from policy_kb.search import STOPWORDS, ClauseSearch
 from policy_kb.text import tokens
 from policy_kb.verdict_model import VerdictModel
-from policy_kb.wording import decided_by
+from policy_kb.wording import decided_by, imposes_a_report
 
 BUNDLED_POLICY = Path(__file__).parent / "data" / "social_media_policy.txt"
 # Long drafts are read up to here: enough for any post, and it keeps a pasted essay fast.
@@ -128,6 +128,12 @@ class Advisor:
         for _, clause in self.search.search(reading.words, limit=SUPPORT_SEARCHED):
             if clause.section not in cited and decided_by(clause.text) is answer.verdict:
                 return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
+        if answer.verdict is Verdict.REPORT:
+            # Whom to tell is said once, in the policy's own part on reporting: its clause nearest to the question.
+            quoted = {citation.clause_id for citation in answer.citations}
+            for _, clause in self.search.search(reading.words, limit=len(self.search.clauses)):
+                if clause.clause_id not in quoted and (decided_by(clause.text) is Verdict.REPORT or imposes_a_report(clause.text)):
+                    return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         return answer
 
     @cached_property
@@ -135,9 +141,10 @@ class Advisor:
         return frozenset(case.situation_id for case in self.knowledge.situations if not case.curated)
 
     def _ranked(self, reading) -> list:
+        # Deny overrides permit: a yes that fits the question no better than a restriction does not win the tie.
         return sorted(
             ((score(s, reading, self.knowledge.concepts), index, s) for index, s in enumerate(self.knowledge.situations)),
-            key=lambda item: (-item[0], item[1]),
+            key=lambda item: (-item[0], item[2].verdict is Verdict.ALLOWED, item[1]),
         )
 
     def _second_opinion(self, question: str, answer: Answer, reading, ranked) -> Answer:
@@ -310,10 +317,20 @@ class Advisor:
         question names is a no. Within every limit, a rule whose sentence sets no condition the limits miss
         is a yes; any other is still a "check first": a sentence may set conditions no limit reads ("once they
         are 18 and have left two years", "when no pupils are present"), and a wrong yes is the one answer a
-        school cannot take back. A question that does not say stays with the headteacher."""
+        school cannot take back. A question that does not say stays with the headteacher. Where the rule gives
+        no yes, another sentence of the policy whose every limit the question meets is its own exception."""
+        ruled = self._by_its_limits(case, reading)
+        if ruled.verdict is Verdict.ALLOWED:
+            return ruled
+        dimensions = self.knowledge.limit_dimensions
+        met = next((each for each in case.permissions
+                    if dimensions.fit(each.limits, reading.concepts, reading.ruled_out) is Fit.MET), None)
+        return ruled if met is None else self._by_permission(case, met)
+
+    def _by_its_limits(self, case: Situation, reading) -> Situation:
         if not case.limits or case.verdict not in LIMITED_VERDICTS:
             return case
-        fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts)
+        fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts, reading.ruled_out)
         if fit is Fit.BROKEN:
             verdict, key = Verdict.NOT_ALLOWED, "limits_broken_answer"
         elif case.verdict is Verdict.ALLOWED:
@@ -327,11 +344,21 @@ class Advisor:
             next_steps=tuple(filter(None, (self.knowledge.derived_texts.get(f"{verdict.value}_next_step", ""),))),
         )
 
+    def _by_permission(self, case: Situation, permission: Permission) -> Situation:
+        return replace(
+            case, verdict=Verdict.ALLOWED, citations=(permission.citation,), limits=permission.limits,
+            lifts=frozenset(permission.lifts),
+            answer=self._naming_section("limits_met_yes_answer", permission.citation.section) or case.answer,
+            next_steps=tuple(filter(None, (self.knowledge.derived_texts.get("allowed_next_step", ""),))),
+        )
+
     def _unlifted(self, allowed, reading) -> frozenset[str]:
         """The restrictions the question touches that the "yes" does not answer: neither part of the case it
         matched nor one the policy itself lifts there ("friends only" lifts nothing about pupils)."""
         touched = reading.concepts & self.knowledge.restrictions
         answered = set(best_pattern(allowed, reading, self.knowledge.concepts)) | allowed.lifts
+        # "…provided no pupil data is entered", asked of "a Y4 lesson plan, no pupil info in it": ruled out by both.
+        answered |= reading.ruled_out & {name for dimension, values in allowed.limits if dimension == WITHOUT for name in values}
         return frozenset(name for name in touched - answered if self.knowledge.kind_of.get(name) not in answered)
 
     def _restricted(self, ranked, unlifted: frozenset[str], reading) -> Answer:

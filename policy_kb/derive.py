@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
-from policy_kb.limits import Limits
+from policy_kb.limits import Limits, Permission
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
@@ -43,6 +43,10 @@ FULL_COVER = 0.99
 SOCIAL_MEDIA = re.compile(r"\bsocial media\b", re.IGNORECASE)
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
+# Wordings a permission with limits comes in ("may … provided it is declared" reads as a check first).
+LIMITED = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
+# A situation's other ways through, at most: the policy's exceptions for one case are few.
+MAX_PERMISSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class DerivedRule:
     lifts: tuple[str, ...] = ()
     # The sentence also says whom to tell when this happens ("…and must report it to the DSL").
     reports: bool = False
+    # The policy's other ways through for this situation, tried when the rule itself gives no yes.
+    permissions: tuple[Permission, ...] = ()
 
 
 def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: list[Sentence] | None = None) -> tuple[DerivedRule, ...]:
@@ -120,16 +126,47 @@ def _concepts(matcher: ConceptMatcher, text: str) -> frozenset[str]:
         return frozenset()
     reading = matcher.read(text)
     # A policy's "must not post photos of pupils" is about photos of pupils: its negation is the rule.
-    return reading.concepts | reading.negated
+    named = reading.concepts | reading.negated
+    # "A friendship that existed before the child joined" speaks of a link with the family as such.
+    return named | {matcher.kind_of[name] for name in named if name in matcher.kind_of}
 
 
 def _derive(situation: Situation, sentences, like: list[float], weights, knowledge: Knowledge, question_only, matcher) -> DerivedRule:
+    sure: list[tuple[float, Sentence, Verdict | None]] = []  # the sentences naming it in full, as found
+    rule = _derive_rule(situation, sentences, like, weights, knowledge, question_only, matcher, sure)
+    if situation.verdict in (Verdict.INFO, Verdict.REPORT) or rule.citation is None:
+        return rule
+    return replace(rule, permissions=_permissions(rule, sure, knowledge, matcher))
+
+
+def _permissions(rule: DerivedRule, sure, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[Permission, ...]:
+    """The sentences naming the situation in full that allow it within limits every condition of which a
+    limit reads, best first; not the rule's own sentence when that already gives its yes. A prohibition's
+    exception ("must not post during the working day, except at lunch") is not among them: it answers for
+    the act it forbids, and a question about another act at lunch would be told yes."""
+    found = []
+    for total, sentence, verdict in sorted(sure, key=lambda item: -item[0]):
+        own_yes = rule.verdict is Verdict.ALLOWED and rule.limits and sentence.text == rule.citation.quote
+        if own_yes or verdict not in LIMITED:
+            continue
+        limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
+        if limits and every_condition_read:
+            citation = Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
+            found.append(Permission(citation, limits, lifts, total))
+        if len(found) == MAX_PERMISSIONS:
+            break
+    return tuple(found)
+
+
+def _derive_rule(situation: Situation, sentences, like: list[float], weights, knowledge: Knowledge, question_only,
+                 matcher, sure: list) -> DerivedRule:
     patterns = [[name for name in pattern if name not in question_only] for pattern in situation.patterns]
     patterns = [pattern for pattern in patterns if pattern]
     wanted_report = situation.verdict is Verdict.REPORT
     best: tuple[float, float, Sentence, Verdict | None] | None = None
     for index, sentence in enumerate(sentences):
-        cover = max((_cover(pattern, sentence, weights, knowledge) for pattern in patterns), default=0.0)
+        cover = max((_cover(pattern, sentence, weights, knowledge, about_the_policy=situation.verdict is Verdict.INFO)
+                     for pattern in patterns), default=0.0)
         if cover < MIN_CONCEPT_COVER and like[index] < MIN_LIKENESS:
             continue
         verdict = _verdict_for(sentence, patterns, knowledge, matcher)
@@ -137,6 +174,8 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         total = cover + LIKENESS_WEIGHT * like[index] + (0.3 if fitting and verdict is not None else 0.0)
         if best is None or total > best[0]:
             best = (total, cover, sentence, verdict)
+        if cover >= FULL_COVER and fitting:
+            sure.append((total, sentence, verdict))
     if best is None:
         return DerivedRule(situation.situation_id, None, None, "none")
     total, cover, sentence, verdict = best
@@ -162,6 +201,7 @@ def _derive(situation: Situation, sentences, like: list[float], weights, knowled
         # "…other than those they line-manage", "…but never while they are still at school": a yes with a
         # condition of its own is not a plain yes, nor one its clause attaches a duty to ("…must be declared").
         or has_condition(sentence.text) or bool(_duties(sentence))
+        or _rules_out(sentence, patterns, knowledge, matcher)
     )
     if guessed_yes or verdict not in PERMISSIONS:
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "low", total, limits, lifts, reports)
@@ -192,36 +232,48 @@ def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -
         return (), (), False
     # "When you are not responsible for children" allows no time with children: a negated value is no limit.
     concepts_of = lambda text: matcher.read(text).concepts  # noqa: E731
+    ruled_out_of = lambda text: matcher.read(text).ruled_out  # noqa: E731
     dimensions = knowledge.limit_dimensions
-    limits = dimensions.of_sentence(limited, concepts_of)
+    limits = dimensions.of_sentence(limited, concepts_of, ruled_out_of)
     if not limits:
         return (), (), False
     duties = _duties(sentence)
-    duty_limits = [dimensions.of_duty(duty, concepts_of) for duty in duties]
+    # "Any friendship not yet declared must be declared to the headteacher": the duty names whom, negated or not.
+    duty_limits = [dimensions.of_duty(duty, lambda text: _concepts(matcher, text)) for duty in duties]
     # "…as long as no pupils can be seen": what a condition names only to rule out is a condition too.
     every_condition_read = not leaves_out and all(duty_limits) and dimensions.reads_every_condition(
-        limited, lambda text: _concepts(matcher, text))
+        limited, lambda text: _concepts(matcher, text), ruled_out_of)
     # "…must be declared to the headteacher": the headteacher a question names in meeting that duty is answered for.
-    lifts = tuple(sorted({name for text in (sentence.text, *duties) for name in _restrictions_named(text, knowledge, matcher)}))
+    lifts = tuple(sorted({name for text in (sentence.text, *duties) for name in restrictions_named(text, knowledge, matcher)}))
     return dimensions.merged(limits, *duty_limits), lifts, every_condition_read
 
 
 def _duties(sentence: Sentence) -> list[str]:
     """The other sentences of its clause that ask for someone's agreement ("The relationship must be declared
     to the headteacher"): conditions the policy attaches to the sentence's rule."""
+    # "Once declared, staff are free to…" grants, whatever its condition asks: a permission of its own.
     return [
         part for part in SENTENCE_END.split(sentence.clause.text)
         if part.strip() and part.strip() != sentence.text and decided_by(part) is Verdict.ASK_HEADTEACHER
+        and not grants_within_limits(part)
     ]
 
 
 def _named_restrictions(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[str, ...]:
     """The restrictions a sentence names, and so answers for; not what it names only to rule out ("when no
     pupils are present", "provided no other pupil can be seen")."""
-    return tuple(sorted(_restrictions_named(sentence.text, knowledge, matcher)))
+    return tuple(sorted(restrictions_named(sentence.text, knowledge, matcher)))
 
 
-def _restrictions_named(text: str, knowledge: Knowledge, matcher: ConceptMatcher) -> frozenset[str]:
+def _rules_out(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> bool:
+    """"You may use a staff group for reminders that contain no pupil or parent information" names parents
+    only to rule them out: it is no yes for the case of joining a parents' group."""
+    wanted = {name for pattern in patterns for name in pattern} & knowledge.restrictions
+    said = matcher.read(sentence.text).concepts
+    return bool(wanted & (_concepts(matcher, sentence.text) - said))
+
+
+def restrictions_named(text: str, knowledge: Knowledge, matcher: ConceptMatcher) -> frozenset[str]:
     return matcher.read(text).concepts & knowledge.restrictions
 
 
@@ -247,14 +299,19 @@ def _concept_weights(knowledge: Knowledge, sentences) -> dict[str, float]:
     }
 
 
-def _cover(pattern: list[str], sentence: Sentence, weights: dict[str, float], knowledge: Knowledge) -> float:
+def _cover(pattern: list[str], sentence: Sentence, weights: dict[str, float], knowledge: Knowledge, *,
+           about_the_policy: bool = False) -> float:
     """How much of the pattern the sentence names: its own words fully, its section's heading by half.
-    A sentence naming only the pattern's lightest concepts ("post", "social media") names none of it."""
-    if not any(knowledge.concepts[name].weight >= 1 and name in sentence.concepts for name in pattern):
+    A sentence naming only the pattern's lightest concepts ("post", "social media") names none of it. What
+    the policy says of itself (what counts as social media, whom it covers) is said under a heading that
+    names it ("Definitions", "Who this policy applies to"): there the heading counts in full."""
+    heading_share = 1.0 if about_the_policy else 0.5
+    named_by = sentence.concepts | sentence.heading_concepts if about_the_policy else sentence.concepts
+    if not any(knowledge.concepts[name].weight >= 1 and name in named_by for name in pattern):
         return 0.0
     whole = sum(weights[name] for name in pattern)
     named = sum(
-        weights[name] if name in sentence.concepts else weights[name] / 2 if name in sentence.heading_concepts else 0.0
+        weights[name] if name in sentence.concepts else weights[name] * heading_share if name in sentence.heading_concepts else 0.0
         for name in pattern
     )
     return named / whole if whole else 0.0

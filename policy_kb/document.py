@@ -74,17 +74,20 @@ class Line:
 # "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
 NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})?)\.?\s+[A-Z][^.:;!?]{2,80}\??$")
 # "7.1.1 This chapter…": the numbers it is a subclause of ("7", "7.1").
+# A numbered line this short over a paragraph is a heading: a numbered clause runs longer.
+MAX_SUBHEADING_CHARS = 60
 SUBCLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})*)\.\d{1,2}\b")
 # A heading may be the question it answers: "6. Can I be friends with parents online?"
 NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}\??$")
 MIN_NUMBERED_SECTIONS = 4
 TITLE_BLOCK_LINES = 8
 LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&) [A-Z][^,]*$")
-# How many lines at a page's top and at its bottom may be a running header or footer.
-RUNNING_LINES = 2
+# How many lines at a page's top and at its bottom may be a running header or footer: a header, its second
+# line and a footer of two lines may all come at the end of a page's text.
+RUNNING_LINES = 4
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 # Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
-READER_VERSION = "2"
+READER_VERSION = "3"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -205,9 +208,19 @@ def _mark_numbered_headings(lines: list[Line]) -> list[Line]:
     marked = []
     for index, line in enumerate(lines):
         match = NUMBERED_HEADING.match(line.text) if line.hint is None else None
-        heading = match and (match.group(1) in subclauses or index in through)
+        heading = match and (match.group(1) in subclauses or index in through or _titles_its_text(lines, index, match.group(1)))
         marked.append(Line(line.text, "heading") if heading else line)
     return marked
+
+
+def _titles_its_text(lines: list[Line], index: int, number: str) -> bool:
+    """"5.1 Privacy and security" over an unnumbered paragraph: a short numbered line with no sentence's
+    end, inside a numbered section, followed by a sentence of its own, is the heading of what follows."""
+    following = lines[index + 1].text if index + 1 < len(lines) else ""
+    return (
+        "." in number and len(lines[index].text) <= MAX_SUBHEADING_CHARS
+        and following[:1].isupper() and not NUMBERED.match(following) and not SUBCLAUSE_NUMBER.match(following)
+    )
 
 
 def _numbered_through(lines: list[Line]) -> set[int]:
@@ -423,12 +436,19 @@ def _pdf_lines(path: Path) -> list[Line]:
     lines: list[str] = []
     items: set[int] = set()  # lines that are items of a list whose marks the PDF's text lost
     wrapped_last = ""  # the visual line the previous line ended with
-    for line in raw:
+    for index, line in enumerate(raw):
         previous = lines[-1] if lines else ""
         # "Staff may:" then "use your own phone…": after a list's lead-in, a line after a short one starts an item.
         in_list = _after_lead_in(lines)
-        # Elsewhere a paragraph grown long goes on (a title in a larger font wraps after fewer letters).
-        full_width = len(wrapped_last if in_list else previous) >= 0.6 * width
+        # Elsewhere a paragraph grown long goes on (a title in a larger font wraps after fewer letters); once it
+        # has wrapped, its lines are of one font, and a short one ended it (a table's cells, one per line).
+        full_width = len(wrapped_last if in_list or len(previous) > width else previous) >= 0.6 * width
+        following = raw[index + 1].strip() if index + 1 < len(raw) else ""
+        # "Whistleblowing" after a contact line with no full stop: a short heading over a sentence of its own.
+        heading = (len(line.strip()) < 0.6 * width and _looks_like_heading(line.strip(), previous)
+                   and (following[:1].isupper() or bool(BULLET.match(following)))
+                   # "…(applies to Ashby" / "Fields Primary Academy)": a bracket left open goes on.
+                   and previous.count("(") <= previous.count(")"))
         # A list's lead-in ("Staff must not:"), or a capital after a list's items, starts a paragraph of its own.
         starts_anew = line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
         wraps = (
@@ -439,7 +459,7 @@ def _pdf_lines(path: Path) -> list[Line]:
             and not re.match(r"^\s*\d{1,2}\.\d{1,2}\b", line)
         )
         runs_on = line[:1].islower() and not previous.rstrip().endswith((".", ":", "!", "?")) and not (in_list and not full_width)
-        continues = bool(previous) and not starts_anew and (wraps or runs_on)
+        continues = bool(previous) and not starts_anew and not heading and (wraps or runs_on)
         if continues:
             lines[-1] = f"{previous.rstrip()} {line.strip()}"
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
-from policy_kb.limits import LimitDimensions, Limits, read_dimensions
+from policy_kb.limits import LimitDimensions, Limits, Permission, read_dimensions
 from policy_kb.text import fold, tokens
 
 BUNDLED_KNOWLEDGE = Path(__file__).parent / "data" / "knowledge.toml"
@@ -69,6 +69,8 @@ class Situation:
     limits: Limits = ()
     # A rule read from a sentence that also says whom to tell when it happens ("…and report it to the DSL").
     reports: bool = False
+    # The policy's other sentences that allow this within limits, tried when the rule gives no yes.
+    permissions: tuple[Permission, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
-    limit_dimensions, unknown = read_dimensions(data.get("limits", {}), set(concepts))
+    limit_dimensions, unknown = read_dimensions(data.get("limits", {}), set(concepts), absent=restrictions)
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [limits]: {path}")
     return Knowledge(

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from policy_kb.answer import Citation
+
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
     r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who|(?:limited|restricted|confined) to)\b",
@@ -29,6 +31,7 @@ LIMITING_TERMS = ("within", "at least", "more than", "less than", "no later than
 CONDITION_OPENS = re.compile(r"\b(?:" + "|".join(CONNECTIVES + LIMITING_TERMS) + r")\b", re.IGNORECASE)
 # "(for example their own child, niece or nephew)": examples, not conditions.
 _ASIDE = re.compile(r"\([^)]*\)")
+_CLAUSE_REFERENCE = re.compile(r"\b\d{1,2}\.\d{1,2}\b")
 _LEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]+\)|[a-z]\))\s+", re.IGNORECASE)
 # A piece of a condition this short with no concept in it ("or over", "again", "when you are") adds no
 # condition of its own; these words do not count.
@@ -43,6 +46,22 @@ _FILLER = frozenset(
 CONDITION_PARTS = re.compile(r",|;|\band\b|\bor\b|\bincluding\b", re.IGNORECASE)
 
 Limits = tuple[tuple[str, tuple[str, ...]], ...]  # (dimension, the values the sentence allows), in the file's order
+# A condition that rules something out ("provided no pupil data is entered", "as long as they do not identify
+# the school") is a limit of its own: met by a question that rules it out too ("no names in it"), broken by
+# one that names it and does not, unsaid otherwise.
+WITHOUT = "without"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Another sentence that allows the situation within limits it sets, each of its conditions one a limit
+    reads ("Staff may remain friends with a parent where the friendship existed before the child joined,
+    provided it has been declared"): a question that meets every one of them is the policy's own exception."""
+
+    citation: Citation
+    limits: Limits
+    lifts: tuple[str, ...] = ()
+    score: float = 0.0  # how well the sentence names the situation, as the rule's own score
 
 
 class Fit(Enum):
@@ -55,17 +74,22 @@ class Fit(Enum):
 class LimitDimensions:
     dimensions: dict[str, frozenset[str]]  # dimension -> its value concepts, in the file's order
     kinds: dict[str, str]  # a value -> the broader value it is a kind of ("lunch_time" -> "break_time")
+    # What a condition may rule out (`WITHOUT`): the restrictions.
+    absent: frozenset[str] = frozenset()
 
-    def of_sentence(self, sentence: str, concepts_of) -> Limits:
-        """The limits a sentence with a condition sets; () when it sets none."""
-        if CONDITION_START.search(sentence) is None:
+    def of_sentence(self, sentence: str, concepts_of, ruled_out_of=None) -> Limits:
+        """The limits a sentence with a condition sets; () when it sets none. With `ruled_out_of` (what a
+        text names only to rule out), what its condition rules out is a limit too."""
+        condition = CONDITION_START.search(sentence)
+        if condition is None:
             return ()
         # The whole sentence, not just what follows "once": "parents they knew before the child joined, once
         # declared" limits the relationship as well as the agreement.
         named = frozenset().union(*(
             self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence) if part.strip()
         ))
-        return self._limits_naming(named)
+        ruled_out = ruled_out_of(sentence[condition.start():]) & self.absent if ruled_out_of else frozenset()
+        return self._limits_naming(named) + (((WITHOUT, tuple(sorted(ruled_out))),) if ruled_out else ())
 
     def of_duty(self, sentence: str, concepts_of) -> Limits:
         """The values a duty names ("must be declared to the headteacher": whose agreement), with no condition
@@ -81,12 +105,13 @@ class LimitDimensions:
         for each in limits:
             for name, allowed in each:
                 values.setdefault(name, set()).update(allowed)
-        return tuple((name, tuple(sorted(values[name]))) for name in self.dimensions if name in values)
+        return tuple((name, tuple(sorted(values[name]))) for name in (*self.dimensions, WITHOUT) if name in values)
 
-    def reads_every_condition(self, sentence: str, concepts_of) -> bool:
-        """Whether each condition the sentence sets is one of the dimensions' values: only then can a question
-        that meets its limits be told yes. A condition that opens the sentence ("Where a pupil is a relative,
-        staff may…") runs to its comma; one that follows the rule, to the sentence's end."""
+    def reads_every_condition(self, sentence: str, concepts_of, ruled_out_of=None) -> bool:
+        """Whether each condition the sentence sets is one of the dimensions' values, or rules out what the
+        policy restricts: only then can a question that meets its limits be told yes. A condition that opens
+        the sentence ("Where a pupil is a relative, staff may…") runs to its comma; one that follows the rule,
+        to the sentence's end."""
         text = _LEADING_NUMBER.sub("", _ASIDE.sub("", sentence)).strip()
         values = frozenset().union(*self.dimensions.values())
         position = 0
@@ -98,22 +123,31 @@ class LimitDimensions:
             for piece in pieces:
                 concepts = concepts_of(piece)
                 words = [word for word in re.findall(r"[a-z]+", piece.lower()) if word not in _FILLER]
+                if _CLAUSE_REFERENCE.search(piece):
+                    return False  # "…and comply with 4.7": another clause's conditions, unread here
                 if not concepts and len(words) < _MIN_CONDITION_WORDS:
                     continue
-                if not concepts & values:
+                if not concepts & values and not (ruled_out_of and ruled_out_of(piece) & self.absent):
                     return False
             position = end
         return True
 
-    def fit(self, limits: Limits, question_concepts: frozenset[str]) -> Fit:
+    def fit(self, limits: Limits, question_concepts: frozenset[str], ruled_out: frozenset[str] = frozenset()) -> Fit:
         named = self._most_specific(question_concepts)
         fits = []
         for name, allowed in limits:
+            if name == WITHOUT:
+                # "…no names in it": the question rules it out too; "…with her name on it", it does not.
+                said_without = bool(ruled_out & set(allowed))
+                fits.append(Fit.MET if said_without else Fit.BROKEN if question_concepts & set(allowed) else Fit.UNSAID)
+                continue
             said = named & self.dimensions.get(name, frozenset())
             # Each place or time the question names must be one the policy allows ("in the PPA room, it's
             # quieter than the staff room" is not in the staff room).
             outside = {value for value in said if value not in allowed and self.kinds.get(value) not in allowed}
-            fits.append(Fit.BROKEN if outside else Fit.MET if said else Fit.UNSAID)
+            # "…haven't mentioned it to anyone at school": what the policy asks for, said not to be so.
+            denied = not said and bool(ruled_out & set(allowed))
+            fits.append(Fit.BROKEN if outside or denied else Fit.MET if said else Fit.UNSAID)
         if not fits:
             return Fit.UNSAID
         if Fit.BROKEN in fits:
@@ -131,11 +165,12 @@ def _opened_pieces(part: str) -> list[str]:
     return [part[start:end] for start, end in zip(starts, [*starts[1:], len(part)])]
 
 
-def read_dimensions(spec: dict, known: set[str]) -> tuple[LimitDimensions, set[str]]:
-    """From the knowledge file's [limits] table; with the concept names it uses that it does not define."""
+def read_dimensions(spec: dict, known: set[str], *, absent: frozenset[str] = frozenset()) -> tuple[LimitDimensions, set[str]]:
+    """From the knowledge file's [limits] table, and what a condition may rule out; with the concept names
+    it uses that it does not define."""
     kinds = {str(k): str(v) for k, v in (spec.get("kinds") or {}).items()}
     dimensions = {
         name: frozenset(str(value).split()) for name, value in spec.items() if name != "kinds" and isinstance(value, str)
     }
     used = {value for values in dimensions.values() for value in values} | set(kinds) | set(kinds.values())
-    return LimitDimensions(dimensions, kinds), used - known
+    return LimitDimensions(dimensions, kinds, absent), used - known

@@ -42,11 +42,14 @@ class Reading:
     words: tuple[str, ...]  # stemmed tokens after typo correction
     concepts: frozenset[str]
     negated: frozenset[str]
+    # Negated somewhere, even if named elsewhere too: "a Y4 lesson plan, no pupil data in it" rules out pupil data.
+    ruled_out: frozenset[str] = frozenset()
 
 
 class ConceptMatcher:
     def __init__(self, knowledge: Knowledge, *, school_name: str = ""):
         self.concepts = knowledge.concepts
+        self.kind_of = knowledge.kind_of
         # Parts of the school's own name ("alderley") inside a handle like @MissJ_AlderleyEdgePrimary.
         self._school_concept = knowledge.school_concept
         self._school_words = tuple(
@@ -128,6 +131,7 @@ class ConceptMatcher:
             ]
 
         found: dict[str, bool] = {}  # concept -> seen at least once un-negated
+        ruled_out: set[str] = set()
         for concept, start, end in matches:
             yielding = self.concepts[concept]
             if (yielding.yields or yielding.yields_to) and any(
@@ -138,12 +142,14 @@ class ConceptMatcher:
                 continue  # "should i" inside "what should i do" is not a request for permission
             negated = self.concepts[concept].negation and _negated(raw_words, clause_of, start)
             found[concept] = found.get(concept, False) or not negated
+            if negated:
+                ruled_out.add(concept)
         for concept in self._patterned:
             if any(pattern.search(question) for pattern in concept.patterns):
                 found[concept.name] = True
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
-        return Reading(tuple(words), present, negated)
+        return Reading(tuple(words), present, negated, frozenset(ruled_out))
 
     def _school_name_at(self, raw_words: list[str], folded: str) -> list[int]:
         name, length = self._school_name, len(self._school_name)

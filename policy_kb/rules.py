@@ -12,15 +12,17 @@ from typing import Callable
 from pathlib import Path
 
 from policy_kb.answer import Citation, Verdict
-from policy_kb.derive import DerivedRule, Likeness, Sentence, derive_rules, general_permission, split_sentences
+from policy_kb.derive import (
+    DerivedRule, Likeness, Sentence, derive_rules, general_permission, restrictions_named, split_sentences,
+)
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
-from policy_kb.limits import Limits
+from policy_kb.limits import WITHOUT, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "14"
+DERIVATION_VERSION = "15"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 # A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first; outside them, a no.
@@ -50,6 +52,7 @@ class SchoolRule:
     answer: str = ""
     confidence: str = "checked"  # as kb init wrote it; a "low" rule nobody has checked is still a guess
     limits: Limits = ()
+    permissions: tuple[Permission, ...] = ()  # the file's [[rules.exceptions]]
 
 
 def apply_rules(
@@ -90,12 +93,13 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
         return replace(situation, verdict=Verdict.ASK_HEADTEACHER, answer=texts.get("not_covered_answer", ""),
                        citations=(), next_steps=(texts.get("ask_headteacher_next_step", ""),), curated=False)
     key = "unclear_answer" if rule.confidence == "low" else ""
-    ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key), reports=rule.reports)
+    ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer_key=key), reports=rule.reports,
+                    permissions=rule.permissions)
     return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits or rule.lifts else ruled
 
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
-    ruled = _ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer)
+    ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer), permissions=rule.permissions)
     return replace(ruled, limits=rule.limits) if rule.limits and rule.verdict in LIMITED_VERDICTS else ruled
 
 
@@ -212,17 +216,28 @@ def _rule_to_json(rule: DerivedRule) -> dict:
     return {
         "situation": rule.situation_id, "verdict": rule.verdict.value if rule.verdict else None,
         "confidence": rule.confidence, "score": rule.score, "citation": _citation_to_json(rule.citation),
-        "limits": [[dimension, list(values)] for dimension, values in rule.limits], "lifts": list(rule.lifts),
+        "limits": _limits_to_json(rule.limits), "lifts": list(rule.lifts),
         "reports": rule.reports,
+        "permissions": [{"citation": _citation_to_json(permission.citation), "limits": _limits_to_json(permission.limits),
+                         "lifts": list(permission.lifts), "score": permission.score} for permission in rule.permissions],
     }
+
+
+def _limits_to_json(limits: Limits) -> list:
+    return [[dimension, list(values)] for dimension, values in limits]
+
+
+def _limits_from_json(item: list) -> Limits:
+    return tuple((str(dimension), tuple(map(str, values))) for dimension, values in item)
 
 
 def _rule_from_json(item: dict) -> DerivedRule:
     return DerivedRule(
         item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
         _citation_from_json(item["citation"]), item["confidence"], float(item["score"]),
-        tuple((str(dimension), tuple(map(str, values))) for dimension, values in item["limits"]), tuple(map(str, item["lifts"])),
-        bool(item["reports"]),
+        _limits_from_json(item["limits"]), tuple(map(str, item["lifts"])), bool(item["reports"]),
+        tuple(Permission(_citation_from_json(each["citation"]), _limits_from_json(each["limits"]), tuple(map(str, each["lifts"])),
+                         float(each["score"])) for each in item["permissions"]),
     )
 
 
@@ -231,6 +246,7 @@ def load_school_rules(path: Path, document: PolicyDocument, knowledge: Knowledge
     out; a rule with no verdict or no quote (a situation the policy does not cover) stays derived."""
     data = read_toml(path, what="rules file")
     index = QuoteIndex(document)
+    matcher = ConceptMatcher(knowledge, school_name=document.school_name)
     rules: dict[str, SchoolRule] = {}
     problems: list[QuoteProblem] = []
     for spec in data.get("rules", []):
@@ -255,16 +271,36 @@ def load_school_rules(path: Path, document: PolicyDocument, knowledge: Knowledge
             continue
         rules[situation_id] = SchoolRule(
             situation_id, verdict, citation, str(spec.get("answer", "")), str(spec.get("confidence", "checked")) or "checked",
-            limits,
+            limits, _school_exceptions(spec.get("exceptions"), situation_id, index, knowledge, matcher, problems),
         )
     return rules, tuple(problems)
+
+
+def _school_exceptions(specs, situation_id: str, index: QuoteIndex, knowledge: Knowledge, matcher: ConceptMatcher,
+                       problems: list) -> tuple[Permission, ...]:
+    """A rule's [[rules.exceptions]]: each a quote of the policy and the limits within which it is a yes,
+    answering for what its sentence names. One whose quote is not in the policy, or that has no limits, is
+    reported and left out; the rule stands."""
+    permissions = []
+    for spec in specs if isinstance(specs, list) else ():
+        quote = str(spec.get("quote", "")) if isinstance(spec, dict) else ""
+        citation = index.cite(quote) if quote else None
+        if citation is None:
+            problems.append(QuoteProblem(situation_id, quote, "exception not found in the policy document"))
+            continue
+        limits, problem = _school_limits(spec.get("limits"), knowledge)
+        if problem or not limits:
+            problems.append(QuoteProblem(situation_id, str(spec.get("limits")), problem or "an exception needs limits"))
+            continue
+        permissions.append(Permission(citation, limits, tuple(sorted(restrictions_named(citation.quote, knowledge, matcher)))))
+    return tuple(permissions)
 
 
 def _school_limits(spec, knowledge: Knowledge) -> tuple[Limits, str]:
     """A rule's limits as the rules file gives them ({ place = ["staffroom"] }), or what is wrong with them."""
     if not spec:
         return (), ""
-    dimensions = knowledge.limit_dimensions.dimensions
+    dimensions = {**knowledge.limit_dimensions.dimensions, WITHOUT: knowledge.limit_dimensions.absent}
     if not isinstance(spec, dict):
         return (), "limits must be a table such as { place = [\"staffroom\"] }"
     limits = []

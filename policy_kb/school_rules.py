@@ -32,6 +32,8 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
         "# A rule with limits (where, when, whose agreement, which relationship, how old) is a no for a question",
         "# outside one of them. Within them an \"allowed\" rule is a yes and an \"ask_headteacher\" rule still a check",
         "# first; a question that does not say is the headteacher's. Delete the limits to always give the verdict.",
+        "# A rule's [[rules.exceptions]] are other sentences of the policy that allow the case within limits: a",
+        "# question that meets every limit of one is told yes, quoting it. Delete one to stop that yes.",
         "",
     ]
     for situation in advisor.knowledge.situations:
@@ -49,6 +51,14 @@ def rules_toml(advisor, *, today: date | None = None) -> str:
             *([f"limits = {_limits_table(situation.limits)}"] if situation.limits and citation else []),
             "",
         ]
+        for permission in situation.permissions if citation else ():
+            lines += [
+                "[[rules.exceptions]]",
+                f"quote = {_string(permission.citation.quote)}",
+                f"section = {_string(permission.citation.section)}",
+                f"limits = {_limits_table(permission.limits)}",
+                "",
+            ]
     unused = unused_clauses(advisor)
     lines.append(f"# Clauses no rule uses ({len(unused)}): add a situation for any that staff will ask about.")
     for clause in unused:
@@ -116,12 +126,17 @@ def _page(heading: str, situations, advisor) -> str:
                        "check with the headteacher when a question does not say")
         elif situation.limits and citation:
             verdict = f"No outside its limits ({limits_in_words(situation.limits)}); within them or otherwise, {verdict.lower()}"
+        exceptions = "".join(
+            f"<p>Yes where {html.escape(limits_in_words(permission.limits))}, because the policy says:</p>"
+            f"<blockquote>{html.escape(permission.citation.quote)}</blockquote>"
+            for permission in (situation.permissions if citation else ())
+        )
         rows.append(
             "<tr>"
             f"<td>{html.escape(situation.example or situation.situation_id)}</td>"
             f"<td>{html.escape(verdict)}<br><span class=\"{'low' if confidence in {'low', 'none'} else ''}\">"
             f"how sure: {html.escape(confidence)}</span></td>"
-            f"<td><blockquote>{html.escape(citation.quote) if citation else ''}</blockquote></td>"
+            f"<td><blockquote>{html.escape(citation.quote) if citation else ''}</blockquote>{exceptions}</td>"
             "<td class=\"box\">&#9744; Correct<br>&#9744; Change to: ____________</td>"
             "</tr>"
         )

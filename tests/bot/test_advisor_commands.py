@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -178,3 +179,37 @@ def test_a_rule_with_limits_keeps_them_in_the_schools_rules_file(capsys, monkeyp
     get_settings.cache_clear()
     code, out, _ = run(["kb", "check"], capsys)
     assert code == 1 and "limit 'place' takes" in out and "the moon" in out
+
+
+def test_a_cases_exceptions_are_in_the_schools_rules_file_and_review_sheet(capsys, monkeypatch, tmp_path):
+    import tomllib
+
+    policy = POLICIES / "hollins_green.md"
+    code, _, _ = run(["kb", "init", str(policy), "--output", "rules.toml"], capsys)
+    text = (tmp_path / "rules.toml").read_text(encoding="utf-8")
+    rules = {rule["situation"]: rule for rule in tomllib.loads(text)["rules"]}
+    friends = rules["connect_with_family_or_friends_of_pupils"]
+    assert code == 0 and any("existed before the child joined" in each["quote"] and each["limits"]["relationship"] == ["prior_friend"]
+                             for each in friends["exceptions"])
+
+    monkeypatch.setenv("POLICY_PATH", str(policy))
+    monkeypatch.setenv("RULES_PATH", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+    question = ("I'm best mates with a dad whose kid is in Y4, we were friends years before his son started here and "
+                "the head knows all about it. Is it ok to stay friends on facebook?\n")
+    code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch, question)
+    assert json.loads(out)["verdict"] == "allowed", "the school's file keeps the exception the derived rules had"
+    code, _, _ = run(["kb", "check"], capsys)
+    assert code == 0
+
+    # The school deletes the exception wherever it is listed: no yes from it any more.
+    without = re.sub(r'\[\[rules\.exceptions\]\]\nquote = "[^"\n]*existed before the child joined[^\n]*\n[^\n]*\n[^\n]*\n\n', "", text)
+    assert without != text
+    (tmp_path / "rules.toml").write_text(without, encoding="utf-8")
+    get_settings.cache_clear()
+    code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch, question)
+    assert json.loads(out)["verdict"] != "allowed"
+
+    code, _, _ = run(["kb", "review", "--policy", str(policy), "--output", "review.html"], capsys)
+    sheet = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert "Yes where agreement: head informed; relationship: prior friend" in sheet

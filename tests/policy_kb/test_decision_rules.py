@@ -100,10 +100,22 @@ def test_a_fact_about_the_policy_does_not_answer_a_request_a_restriction_decides
 @pytest.mark.parametrize("question", [
     "Can I sell my son's old cot on Facebook marketplace?",
     "can i post about my kids not sleeping on my insta lol",
+    # One's own family, one's own sick leave, a distance run.
+    "It's my mum's 60th, fine to put a happy birthday post on fb with some family photos?",
+    "I'm off sick with flu this week, is it ok that I'm still on fb replying to friends' posts?",
+    'Draft for my personal Insta: "Finally finished Couch to 5K!! #parkrun #running" - is that alright?',
 ])
 def test_everyday_life_is_a_plain_yes(advisor, question):
     answer = advisor.ask(question)
     assert answer.verdict is Verdict.ALLOWED and answer.confident
+
+
+@pytest.mark.parametrize("question", [
+    "can i post a throwback pic of me at my own primary school in the 90s?",
+    "Can I post photos of my grandchildren on facebook? They go to a school in Leeds.",
+])
+def test_a_school_that_is_not_this_one_is_no_restriction(advisor, question):
+    assert advisor.ask(question).verdict is Verdict.ALLOWED
 
 
 @pytest.mark.parametrize("question", [
@@ -168,3 +180,11 @@ def test_ones_own_child_is_no_exception_for_the_other_pupils_in_the_picture(advi
 def _cases_alone(advisor: Advisor) -> Advisor:
     # What the cases and vocabulary decide, without the verdict model's second opinion.
     return Advisor(advisor.document, advisor.knowledge, rules=advisor.rules)
+
+
+def test_a_yes_that_fits_no_better_than_a_restriction_does_not_win_the_tie(advisor):
+    # Sharing the school's posts (a yes) and posting on a school account (a check first) fit this equally.
+    question = "We'd like to get the Harvest Festival photos on the PTA Facebook this week. Who needs to sign that off?"
+    ranked = advisor._ranked(advisor.matcher.read(question))
+    assert ranked[0][0] == ranked[1][0] and ranked[0][2].verdict is not Verdict.ALLOWED
+    assert advisor.ask(question).verdict is Verdict.ASK_HEADTEACHER

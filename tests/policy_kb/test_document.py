@@ -261,3 +261,22 @@ def test_lines_cached_by_an_older_reader_are_read_again(tmp_path, monkeypatch):
     stale.write_text('[["A stale line", null]]', encoding="utf-8")
     monkeypatch.undo()
     assert len(document.load_document(pdf, cache_dir=tmp_path).sections) == 12
+
+
+POLICIES = Path(__file__).parent.parent / "fixtures" / "policies"
+
+
+def test_a_pdfs_short_numbered_lines_over_paragraphs_are_its_subsections():
+    document = load_document(POLICIES / "ferncombe.pdf")
+    headings = [section.heading for section in document.sections]
+    assert "5.1 Privacy and security" in headings and "6.3 Former students" in headings
+    # The running header comes at the end of each page's text, four lines from its bottom.
+    assert not any("Staff Social Media and Online Conduct Policy" in clause.text for clause in document.clauses)
+
+
+def test_a_pdfs_heading_after_a_line_with_no_full_stop_and_after_a_table_starts_its_section():
+    document = load_document(POLICIES / "harrowfield.pdf")
+    headings = [section.heading for section in document.sections]
+    assert "Whistleblowing" in headings and "Reporting Concerns" in headings
+    # A table's cells, one per line, are not run into one paragraph with the heading after them.
+    assert max(len(clause.text) for clause in document.clauses) < 600

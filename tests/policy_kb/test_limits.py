@@ -192,3 +192,122 @@ def test_bullets_a_pdf_ran_together_set_no_limits(tmp_path):
     answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(
         "can i just reply to a text on my phone while i'm on playground duty, literally 10 secs")
     assert answer.verdict is not Verdict.ALLOWED
+
+
+FRIENDS_POLICY = (
+    "Ashby Fields Primary School: Staff Social Media Policy\n\nParents and carers\n"
+    "Staff must not send or accept friend requests to or from parents of current pupils.\n"
+    "Where a pupil is a member of the staff member's family (for example a niece or nephew), staff may be connected "
+    "with that pupil on social media, provided the relationship has been declared to the headteacher.\n"
+    "Staff may remain friends on social media with a parent where the friendship existed before the child joined "
+    "the school, provided it has been declared to the headteacher. Any such friendship that has not yet been declared "
+    "must be declared to the headteacher as soon as the staff member becomes aware of it.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def friends_advisor(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("friends")
+    policy = folder / "policy.txt"
+    policy.write_text(FRIENDS_POLICY, encoding="utf-8")
+    return Advisor.load(policy_path=policy, cache_dir=folder)
+
+
+def test_another_sentence_of_the_policy_is_its_own_exception(friends_advisor):
+    # The case's rule rests on one sentence (a relative); a friendship that came first, declared, is another's yes.
+    answer = friends_advisor.ask("I'm best mates with a dad whose kid is in Y4, we were friends years before his son "
+                                 "started here and the head knows all about it. Is it ok to stay friends on facebook?")
+    assert answer.verdict is Verdict.ALLOWED, answer
+    assert "existed before the child joined" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("question", [
+    # The friendship came first but nobody has been told: the duty is not met.
+    "I'm best mates with a dad whose kid is in Y4, we were friends years before his son started here. Can we stay friends on facebook?",
+    # Told the head, but no friendship before: neither exception is met.
+    "a Y4 dad added me on facebook, I told the head. ok to accept?",
+])
+def test_an_exception_half_met_is_no_yes(friends_advisor, question):
+    assert friends_advisor.ask(question).verdict is not Verdict.ALLOWED
+
+
+def test_the_exceptions_survive_the_cache(friends_advisor, tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text(FRIENDS_POLICY, encoding="utf-8")
+    Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    cached = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    assert [s.permissions for s in cached.knowledge.situations] == [s.permissions for s in friends_advisor.knowledge.situations]
+    assert any(s.permissions for s in cached.knowledge.situations)
+
+
+def test_a_prohibitions_exception_is_no_yes_for_another_act(tmp_path):
+    # "…except during your lunch break" answers for posting; phone use in a classroom at lunch is another rule's.
+    policy = tmp_path / "policy.txt"
+    policy.write_text(
+        "Marsh Lane Primary School: Staff Social Media Policy\n\nPhones\n"
+        "Can I use it in my classroom? Only before 8.15am or after 3.45pm, and only when no children are in the room.\n"
+        "You must not post anything on social media during the working day, except during your lunch break.\n",
+        encoding="utf-8")
+    answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask("can i use my phone in my classroom at lunch, no kids in there")
+    assert answer.verdict is not Verdict.ALLOWED
+
+
+def test_a_permission_that_names_the_case_only_to_rule_it_out_is_no_yes(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text(
+        "Kingsmoor School: Staff Social Media Policy\n\nStaff group chats\n"
+        "You may use a staff WhatsApp group for social plans and for general reminders that contain no pupil or "
+        "parent information.\n", encoding="utf-8")
+    answer = Advisor.load(policy_path=policy, cache_dir=tmp_path).ask(
+        "I don't have kids at the school but want to join the parents' facebook group to keep an eye on what's said about us")
+    assert answer.verdict is not Verdict.ALLOWED
+
+
+def load_policy(tmp_path, heading: str, rule: str) -> Advisor:
+    policy = tmp_path / "policy.txt"
+    policy.write_text(f"Ashby Fields Primary School: Staff Social Media Policy\n\n{heading}\n{rule}\n", encoding="utf-8")
+    return Advisor.load(policy_path=policy, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("question,verdicts", [
+    ("ex pupil is 19, wants to connect on linkedin", {Verdict.ALLOWED}),
+    # Another platform is outside the permission; a question that does not say which is the headteacher's.
+    ("ex pupil is 19, wants to follow me on insta", {Verdict.NOT_ALLOWED}),
+    ("ex pupil is 20, can i connect with him", {Verdict.ASK_HEADTEACHER, Verdict.NOT_ALLOWED}),
+])
+def test_which_network_a_permission_names_is_one_of_its_limits(tmp_path, question, verdicts):
+    advisor = load_policy(tmp_path, "Contact with former pupils",
+                          "Staff may connect with former pupils on LinkedIn once the former pupil is aged 18 or over.")
+    assert advisor.ask(question).verdict in verdicts
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("can i use chatgpt to plan a generic year 4 fractions lesson? no pupil info in it at all", Verdict.ALLOWED),
+    ("can i put my class's names and reading ages into chatgpt to write their reports?", Verdict.NOT_ALLOWED),
+])
+def test_a_condition_that_rules_something_out_is_met_by_a_question_that_rules_it_out(tmp_path, question, verdict):
+    advisor = load_policy(tmp_path, "Artificial intelligence tools",
+                          "Staff may use ChatGPT for lesson planning and creating resources, provided no pupil data is entered.")
+    assert advisor.ask(question).verdict is verdict
+
+
+def test_a_limit_the_question_says_is_not_met_is_broken(tmp_path):
+    advisor = load_policy(tmp_path, "Pupils who are relatives",
+                          "Where a pupil is a relative of a staff member, the staff member may stay connected with them on "
+                          "social media, provided the relationship is declared to the headteacher.")
+    assert advisor.ask("my nephew is in yr4, can i stay friends with him on insta? i've told the head").verdict is Verdict.ALLOWED
+    answer = advisor.ask("my nephew is in yr4, can i stay friends with him on insta? haven't mentioned it to anyone at school")
+    assert answer.verdict is Verdict.NOT_ALLOWED
+
+
+def test_a_condition_naming_another_clause_is_not_read_here(advisor):
+    sentence = "Staff may express personal political views, provided they do not identify the school and comply with 4.7."
+    read = advisor.knowledge.limit_dimensions.reads_every_condition(
+        sentence, lambda text: _concepts(advisor.matcher, text), lambda text: advisor.matcher.read(text).ruled_out)
+    assert not read
+
+
+@pytest.mark.parametrize("policy_words", ["aged 18 or over", "18 or older", "over 18"])
+def test_a_policys_way_of_saying_adult_is_the_age_limit(advisor, policy_words):
+    assert "adult_now" in advisor.matcher.read(f"once the former pupil is {policy_words}").concepts
+    assert "adult_now" not in advisor.matcher.read("former pupils under 18").concepts

@@ -25,6 +25,8 @@ SCHOOLS = {
     "little_haddon": ("Little Haddon Primary School", "md"),
     "kingsmoor": ("Kingsmoor Nursery and Infant School and Kingsmoor Junior School", "md"),
     "fenwick": ("Fenwick Road Nursery School", "md"),
+    "ferncombe": ("Ferncombe Academy", "md"),
+    "harrowfield": ("Harrowfield School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -36,12 +38,12 @@ SCHOOLS = {
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"hollins_green": (0.60, 0.77), "brook_lane": (0.62, 0.72), "st_aidans": (0.70, 0.85),
-          "meadowbank": (0.70, 0.83), "oakfield": (0.60, 0.65), "riverside": (0.59, 0.63),
-          "thornfield": (0.56, 0.68), "ashby_fields": (0.63, 0.62), "little_haddon": (0.54, 0.63),
-          "kingsmoor": (0.52, 0.73), "fenwick": (0.52, 0.73), "conditions_1": (0.47, 0.77),
-          "conditions_2": (0.50, 0.72), "conditions_3": (0.35, 0.62), "conditions_4": (0.47, 0.47),
-          "conditions_5": (0.45, 0.65), "conditions_6": (0.37, 0.70)}
+FLOORS = {"ashby_fields": (0.63, 0.63), "brook_lane": (0.62, 0.74), "conditions_1": (0.55, 0.82),
+          "conditions_2": (0.47, 0.75), "conditions_3": (0.42, 0.55), "conditions_4": (0.45, 0.50),
+          "conditions_5": (0.42, 0.67), "conditions_6": (0.42, 0.77), "fenwick": (0.52, 0.80),
+          "ferncombe": (0.58, 0.66), "harrowfield": (0.55, 0.66), "hollins_green": (0.63, 0.77),
+          "kingsmoor": (0.52, 0.76), "little_haddon": (0.52, 0.65), "meadowbank": (0.65, 0.85),
+          "oakfield": (0.60, 0.71), "riverside": (0.59, 0.66), "st_aidans": (0.69, 0.87), "thornfield": (0.62, 0.70)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
