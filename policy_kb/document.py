@@ -29,10 +29,11 @@ COLUMN_RULE = re.compile(
     r"not allowed|permitted|not permitted|yes|no|✓|✔|✗|✘|✅|❌)$", re.IGNORECASE)
 # "employees of Alderley Edge Community Primary School", "… the Oakfield Academy"
 SCHOOL_AFTER_EMPLOYEES = re.compile(r"employees of (?:the )?((?:[A-Z][\w'’&.-]*\s?){1,8}?(?:School|Academy|College))")
-SCHOOL_ANYWHERE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s){1,7}(?:School|Academy|College))\b")
+SCHOOL_ANYWHERE = re.compile(r"\b((?:[A-Z][\w'’&.-]*\s){1,7}(?:School|Academy|College))\b(?! (?:Trust|Federation|Partnership|Group)\b)")
 # In a title block: "St Aidan's Church of England Primary School".
 # "Thornfield CE (VC) Junior School": a school's status in brackets is part of its name.
-SCHOOL_TITLE = re.compile(r"\b((?:(?:[A-Z][\w'’&.-]*|\([A-Z][A-Za-z ]{0,8}\))\s(?:(?:of|the|and)\s)?){1,8}(?:School|Academy|College))\b")
+# A trust, federation or partnership named after its schools ("… Academy Trust") is not one of them.
+SCHOOL_TITLE = re.compile(r"\b((?:(?:[A-Z][\w'’&.-]*|\([A-Z][A-Za-z ]{0,8}\))\s(?:(?:of|the|and)\s)?){1,8}(?:School|Academy|College))\b(?! (?:Trust|Federation|Partnership|Group)\b)")
 
 
 @dataclass(frozen=True)

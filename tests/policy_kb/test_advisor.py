@@ -46,7 +46,7 @@ FLOORS = {
     "advisor_questions_10.jsonl": (0.96, 0.92),
     "advisor_questions_11.jsonl": (0.96, 0.98),
     "advisor_questions_12.jsonl": (0.83, 0.90),
-    "advisor_questions_13.jsonl": (0.94, 0.92),
+    "advisor_questions_13.jsonl": (0.95, 0.93),
     "advisor_questions_14.jsonl": (0.91, 0.90),
     "advisor_questions_15.jsonl": (0.90, 0.93),
     "advisor_questions_16.jsonl": (0.88, 0.90),
@@ -61,8 +61,9 @@ FLOORS = {
     "advisor_questions_25.jsonl": (0.90, 0.86),
     "advisor_questions_26.jsonl": (0.92, 0.90),
     "advisor_questions_27.jsonl": (0.90, 0.87),
-    "advisor_questions_28.jsonl": (0.92, 0.84),
+    "advisor_questions_28.jsonl": (0.93, 0.85),
     "advisor_questions_29.jsonl": (0.85, 0.82),
+    "advisor_questions_30.jsonl": (0.90, 0.92),
 }
 
 

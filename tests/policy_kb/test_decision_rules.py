@@ -104,6 +104,9 @@ def test_a_fact_about_the_policy_does_not_answer_a_request_a_restriction_decides
     "It's my mum's 60th, fine to put a happy birthday post on fb with some family photos?",
     "I'm off sick with flu this week, is it ok that I'm still on fb replying to friends' posts?",
     'Draft for my personal Insta: "Finally finished Couch to 5K!! #parkrun #running" - is that alright?',
+    # Photos are "shots" as often as drinks are; Call of Duty is a game, not a duty.
+    "Got some cracking sunset shots from Helvellyn over half term, posting them on fb is fine?",
+    "Can I play Call of Duty online with my brother and his mates at the weekend?",
 ])
 def test_everyday_life_is_a_plain_yes(advisor, question):
     answer = advisor.ask(question)
@@ -188,3 +191,18 @@ def test_a_yes_that_fits_no_better_than_a_restriction_does_not_win_the_tie(advis
     ranked = advisor._ranked(advisor.matcher.read(question))
     assert ranked[0][0] == ranked[1][0] and ranked[0][2].verdict is not Verdict.ALLOWED
     assert advisor.ask(question).verdict is Verdict.ASK_HEADTEACHER
+
+
+def test_sharing_a_news_article_is_not_speaking_to_the_press(advisor):
+    assert advisor.ask("can i share a bbc news article on facebook? it's about the weather").verdict is Verdict.ALLOWED
+    assert advisor.ask("a journalist from the local paper rang me asking about our SATs results, can I give a quote?").verdict \
+        is not Verdict.ALLOWED
+
+
+def test_views_about_religion_are_not_discrimination_but_a_joke_about_one_is(advisor):
+    assert "discrimination" not in advisor.matcher.read("staff may express personal political and religious views").concepts
+    assert "discrimination" in advisor.matcher.read("someone put a joke in the staff group about a certain religion").concepts
+
+
+def test_buying_gaming_gear_is_not_about_social_media(advisor):
+    assert advisor.ask("whats a decent gaming headset under £50").verdict is Verdict.OUT_OF_SCOPE

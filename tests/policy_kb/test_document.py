@@ -280,3 +280,11 @@ def test_a_pdfs_heading_after_a_line_with_no_full_stop_and_after_a_table_starts_
     assert "Whistleblowing" in headings and "Reporting Concerns" in headings
     # A table's cells, one per line, are not run into one paragraph with the heading after them.
     assert max(len(clause.text) for clause in document.clauses) < 600
+
+
+def test_a_trust_named_after_its_schools_is_not_the_school(tmp_path):
+    path = tmp_path / "policy.md"
+    path.write_text("# St Cuthbert Catholic Academy Trust: Staff Social Media Policy\n\n"
+                    "Adopted by: Our Lady of Walsingham Catholic Primary School\n\n## 1. Purpose\n\n"
+                    "1.1 This policy applies to employees of the Trust.\n", encoding="utf-8")
+    assert load_document(path).school_name == "Our Lady of Walsingham Catholic Primary School"
