@@ -107,6 +107,8 @@ def test_a_fact_about_the_policy_does_not_answer_a_request_a_restriction_decides
     # Photos are "shots" as often as drinks are; Call of Duty is a game, not a duty.
     "Got some cracking sunset shots from Helvellyn over half term, posting them on fb is fine?",
     "Can I play Call of Duty online with my brother and his mates at the weekend?",
+    # "From a school pov" asks what the policy says; it is not about the school.
+    "Selling my old pram and cot on fb marketplace this weekend - any issue with that from a school pov?",
 ])
 def test_everyday_life_is_a_plain_yes(advisor, question):
     answer = advisor.ask(question)
