@@ -17,9 +17,9 @@ from policy_kb.answer import Answer, Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument, load_document
 from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
-from policy_kb.limits import WITHOUT, Fit, Permission
+from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Fit, Permission
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
-from policy_kb.rules import LIMITED_VERDICTS, RulesSummary, rules_for
+from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import STOPWORDS, ClauseSearch
 from policy_kb.text import tokens
 from policy_kb.verdict_model import VerdictModel
@@ -125,13 +125,15 @@ class Advisor:
         if answer.verdict not in SUPPORTED_VERDICTS:
             return answer
         cited = {citation.section for citation in answer.citations}
-        for _, clause in self.search.search(reading.words, limit=SUPPORT_SEARCHED):
+        # Whom to tell is said once, in the policy's own part on reporting: a report looks through every clause.
+        found = [clause for _, clause in self.search.search(
+            reading.words, limit=len(self.search.clauses) if answer.verdict is Verdict.REPORT else SUPPORT_SEARCHED)]
+        for clause in found[:SUPPORT_SEARCHED]:
             if clause.section not in cited and decided_by(clause.text) is answer.verdict:
                 return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         if answer.verdict is Verdict.REPORT:
-            # Whom to tell is said once, in the policy's own part on reporting: its clause nearest to the question.
             quoted = {citation.clause_id for citation in answer.citations}
-            for _, clause in self.search.search(reading.words, limit=len(self.search.clauses)):
+            for clause in found:
                 if clause.clause_id not in quoted and (decided_by(clause.text) is Verdict.REPORT or imposes_a_report(clause.text)):
                     return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         return answer

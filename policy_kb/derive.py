@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
-from policy_kb.limits import Limits, Permission
+from policy_kb.limits import LIMITED_VERDICTS, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
@@ -43,8 +43,6 @@ FULL_COVER = 0.99
 SOCIAL_MEDIA = re.compile(r"\bsocial media\b", re.IGNORECASE)
 PERMISSIONS = {Verdict.ALLOWED, Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
 RESTRICTIVE = {Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER}
-# Wordings a permission with limits comes in ("may … provided it is declared" reads as a check first).
-LIMITED = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
 # A situation's other ways through, at most: the policy's exceptions for one case are few.
 MAX_PERMISSIONS = 3
 
@@ -145,14 +143,14 @@ def _permissions(rule: DerivedRule, sure, knowledge: Knowledge, matcher: Concept
     exception ("must not post during the working day, except at lunch") is not among them: it answers for
     the act it forbids, and a question about another act at lunch would be told yes."""
     found = []
-    for total, sentence, verdict in sorted(sure, key=lambda item: -item[0]):
+    for _, sentence, verdict in sorted(sure, key=lambda item: -item[0]):
         own_yes = rule.verdict is Verdict.ALLOWED and rule.limits and sentence.text == rule.citation.quote
-        if own_yes or verdict not in LIMITED:
+        if own_yes or verdict not in LIMITED_VERDICTS:
             continue
         limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
         if limits and every_condition_read:
             citation = Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
-            found.append(Permission(citation, limits, lifts, total))
+            found.append(Permission(citation, limits, lifts))
         if len(found) == MAX_PERMISSIONS:
             break
     return tuple(found)
@@ -189,7 +187,7 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
     limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
     # "…must report it to the DSL. Staff may then block the account.": the sentence before speaks for it.
     reports = imposes_a_report(sentence.text) or imposes_a_report(sentence.lead_in)
-    if limits and every_condition_read and cover >= SURE_COVER and verdict in {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}:
+    if limits and every_condition_read and cover >= SURE_COVER and verdict in LIMITED_VERDICTS:
         # "You may use your phone only in the staff room at lunchtime": at lunch in the staff room, a yes;
         # elsewhere a no; a question that does not say is the headteacher's.
         return DerivedRule(situation.situation_id, Verdict.ALLOWED, citation, "high", total, limits, lifts, reports)

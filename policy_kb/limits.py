@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from policy_kb.answer import Citation
+from policy_kb.answer import Citation, Verdict
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
@@ -50,6 +50,9 @@ Limits = tuple[tuple[str, tuple[str, ...]], ...]  # (dimension, the values the s
 # the school") is a limit of its own: met by a question that rules it out too ("no names in it"), broken by
 # one that names it and does not, unsaid otherwise.
 WITHOUT = "without"
+# A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first; outside them, a no. A
+# permission with limits is worded either way ("may … provided it is declared" reads as a check first).
+LIMITED_VERDICTS = frozenset({Verdict.ALLOWED, Verdict.ASK_HEADTEACHER})
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,6 @@ class Permission:
     citation: Citation
     limits: Limits
     lifts: tuple[str, ...] = ()
-    score: float = 0.0  # how well the sentence names the situation, as the rule's own score
 
 
 class Fit(Enum):

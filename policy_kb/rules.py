@@ -18,15 +18,13 @@ from policy_kb.derive import (
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
-from policy_kb.limits import WITHOUT, Limits, Permission
+from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
 DERIVATION_VERSION = "15"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
-# A rule with limits: "allowed" is a yes within them, "ask_headteacher" a check first; outside them, a no.
-LIMITED_VERDICTS = {Verdict.ALLOWED, Verdict.ASK_HEADTEACHER}
 # The fallback that answers everyday personal use: found by what it says, a general permission.
 GENERAL_PERMISSION = "personal_use_quotes"
 
@@ -219,7 +217,7 @@ def _rule_to_json(rule: DerivedRule) -> dict:
         "limits": _limits_to_json(rule.limits), "lifts": list(rule.lifts),
         "reports": rule.reports,
         "permissions": [{"citation": _citation_to_json(permission.citation), "limits": _limits_to_json(permission.limits),
-                         "lifts": list(permission.lifts), "score": permission.score} for permission in rule.permissions],
+                         "lifts": list(permission.lifts)} for permission in rule.permissions],
     }
 
 
@@ -236,8 +234,8 @@ def _rule_from_json(item: dict) -> DerivedRule:
         item["situation"], Verdict(item["verdict"]) if item["verdict"] else None,
         _citation_from_json(item["citation"]), item["confidence"], float(item["score"]),
         _limits_from_json(item["limits"]), tuple(map(str, item["lifts"])), bool(item["reports"]),
-        tuple(Permission(_citation_from_json(each["citation"]), _limits_from_json(each["limits"]), tuple(map(str, each["lifts"])),
-                         float(each["score"])) for each in item["permissions"]),
+        tuple(Permission(_citation_from_json(each["citation"]), _limits_from_json(each["limits"]), tuple(map(str, each["lifts"])))
+              for each in item["permissions"]),
     )
 
 
