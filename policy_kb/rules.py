@@ -279,9 +279,14 @@ def _school_exceptions(specs, situation_id: str, index: QuoteIndex, knowledge: K
     """A rule's [[rules.exceptions]]: each a quote of the policy and the limits within which it is a yes,
     answering for what its sentence names. One whose quote is not in the policy, or that has no limits, is
     reported and left out; the rule stands."""
+    if specs is None:
+        return ()
+    if not isinstance(specs, list) or not all(isinstance(spec, dict) for spec in specs):
+        problems.append(QuoteProblem(situation_id, str(specs), "exceptions must be [[rules.exceptions]] tables with a quote and limits"))
+        return ()
     permissions = []
-    for spec in specs if isinstance(specs, list) else ():
-        quote = str(spec.get("quote", "")) if isinstance(spec, dict) else ""
+    for spec in specs:
+        quote = str(spec.get("quote", ""))
         citation = index.cite(quote) if quote else None
         if citation is None:
             problems.append(QuoteProblem(situation_id, quote, "exception not found in the policy document"))

@@ -213,3 +213,19 @@ def test_a_cases_exceptions_are_in_the_schools_rules_file_and_review_sheet(capsy
     code, _, _ = run(["kb", "review", "--policy", str(policy), "--output", "review.html"], capsys)
     sheet = (tmp_path / "review.html").read_text(encoding="utf-8")
     assert "Yes where agreement: head informed; relationship: prior friend" in sheet
+
+
+def test_kb_check_lists_an_exception_the_policy_lacks_and_one_written_wrongly(capsys, monkeypatch, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rules]]\nsituation = "connect_with_pupils"\nverdict = "not_allowed"\n'
+        'quote = "5.1 Staff must not send, accept or respond to friend, follow or connection requests from pupils"\n'
+        '[[rules.exceptions]]\nquote = "Staff may befriend pupils."\nlimits = { age = ["adult_now"] }\n\n'
+        '[[rules]]\nsituation = "connect_with_parents"\nverdict = "not_allowed"\n'
+        'quote = "5.1 Staff must not send, accept or respond to friend, follow or connection requests from pupils"\n'
+        'exceptions = "always"\n', encoding="utf-8")
+    monkeypatch.setenv("POLICY_PATH", str(POLICIES / "brook_lane.md"))
+    monkeypatch.setenv("RULES_PATH", str(rules))
+    get_settings.cache_clear()
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1 and "Staff may befriend pupils." in out and "exceptions must be [[rules.exceptions]] tables" in out
