@@ -67,7 +67,7 @@ class Advisor:
         self.knowledge = knowledge
         self.rules = rules
         self.model = model
-        self.matcher = ConceptMatcher(knowledge, school_name=document.school_name)
+        self.matcher = ConceptMatcher(knowledge, school_name=document.school_name, people=document.people)
 
     @cached_property
     def search(self) -> ClauseSearch:
@@ -326,13 +326,13 @@ class Advisor:
             return ruled
         dimensions = self.knowledge.limit_dimensions
         met = next((each for each in case.permissions
-                    if dimensions.fit(each.limits, reading.concepts, reading.ruled_out) is Fit.MET), None)
+                    if dimensions.fit(each.limits, reading.concepts, reading.ruled_out, reading.measures) is Fit.MET), None)
         return ruled if met is None else self._by_permission(case, met)
 
     def _by_its_limits(self, case: Situation, reading) -> Situation:
         if not case.limits or case.verdict not in LIMITED_VERDICTS:
             return case
-        fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts, reading.ruled_out)
+        fit = self.knowledge.limit_dimensions.fit(case.limits, reading.concepts, reading.ruled_out, reading.measures)
         if fit is Fit.BROKEN:
             verdict, key = Verdict.NOT_ALLOWED, "limits_broken_answer"
         elif case.verdict is Verdict.ALLOWED:

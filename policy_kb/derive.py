@@ -19,6 +19,7 @@ from policy_kb.document import Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
 from policy_kb.limits import LIMITED_VERDICTS, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
+from policy_kb.measures import MEASURED
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
 from policy_kb.wording import (
@@ -145,9 +146,13 @@ def _permissions(rule: DerivedRule, sure, knowledge: Knowledge, matcher: Concept
     found = []
     for _, sentence, verdict in sorted(sure, key=lambda item: -item[0]):
         own_yes = rule.verdict is Verdict.ALLOWED and rule.limits and sentence.text == rule.citation.quote
-        if own_yes or verdict not in LIMITED_VERDICTS:
+        if own_yes or verdict not in {*LIMITED_VERDICTS, Verdict.NOT_ALLOWED}:
             continue
         limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
+        # "…not permitted until the former pupil is aged 21": a line drawn on the person, not on the act, is a
+        # way through a prohibition too.
+        if verdict is Verdict.NOT_ALLOWED and not (limits and all(name in MEASURED for name, _ in limits)):
+            continue
         if limits and every_condition_read:
             citation = Citation(section=sentence.clause.section, quote=sentence.text, clause_id=sentence.clause.clause_id)
             found.append(Permission(citation, limits, lifts))

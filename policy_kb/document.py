@@ -13,9 +13,11 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from policy_kb.errors import PolicyLoadError
+from policy_kb.people import people_named
 
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–]|\(?[a-z]\))\s+")
@@ -64,6 +66,11 @@ class PolicyDocument:
 
     def section(self, slug: str) -> Section | None:
         return next((s for s in self.sections if s.slug == slug), None)
+
+    @cached_property
+    def people(self) -> dict[str, str]:
+        """Whom the policy names for a role ("Headteacher: Mr D. Okafor"): "mr okafor" -> "the headteacher"."""
+        return people_named([self.title, *(section.heading for section in self.sections), *(c.text for c in self.clauses)])
 
 
 @dataclass(frozen=True)

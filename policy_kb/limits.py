@@ -10,10 +10,11 @@ those (or a kind of one: lunch is a break); it breaks it when it names another; 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from policy_kb.answer import Citation, Verdict
+from policy_kb.measures import ADULT, MEASURED, MIN_AGE, draws_a_line, meets, policy_thresholds
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
@@ -44,6 +45,11 @@ _FILLER = frozenset(
 # "Only during breaks, including lunch" allows any break; "only at lunchtime", lunch alone: each part of a
 # condition is read on its own, and in each the narrower value is what it says.
 CONDITION_PARTS = re.compile(r",|;|\band\b|\bor\b|\bincluding\b", re.IGNORECASE)
+# "…in staff-only areas at any time, including during breaks": the times it names are examples, not a limit.
+ANY_TIME = re.compile(r"\b(?:at any time|any time of (?:the )?day|whenever they (?:like|wish|want))\b", re.IGNORECASE)
+TIME_DIMENSION = "time"
+AGE_DIMENSION = "age"
+_EXAMPLES = re.compile(r",?\s*\b(?:including|for example|such as|e\.g\.)[^.;]*", re.IGNORECASE)
 
 Limits = tuple[tuple[str, tuple[str, ...]], ...]  # (dimension, the values the sentence allows), in the file's order
 # A condition that rules something out ("provided no pupil data is entered", "as long as they do not identify
@@ -78,20 +84,33 @@ class LimitDimensions:
     kinds: dict[str, str]  # a value -> the broader value it is a kind of ("lunch_time" -> "break_time")
     # What a condition may rule out (`WITHOUT`): the restrictions.
     absent: frozenset[str] = frozenset()
+    # What a value said also says: in the staffroom no pupils are present, and "no pupils present" rules out
+    # the pupils a question names ("before the kids come in").
+    implies: dict[str, frozenset[str]] = field(default_factory=dict)
+    rules_out: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def of_sentence(self, sentence: str, concepts_of, ruled_out_of=None) -> Limits:
         """The limits a sentence with a condition sets; () when it sets none. With `ruled_out_of` (what a
         text names only to rule out), what its condition rules out is a limit too."""
         condition = CONDITION_START.search(sentence)
-        if condition is None:
+        # "Staff may connect with former pupils aged 21 or over": a line drawn is a condition of its own.
+        thresholds = policy_thresholds(sentence)
+        if condition is None and not thresholds:
             return ()
         # The whole sentence, not just what follows "once": "parents they knew before the child joined, once
         # declared" limits the relationship as well as the agreement.
         named = frozenset().union(*(
             self._most_specific(concepts_of(part)) for part in CONDITION_PARTS.split(sentence) if part.strip()
         ))
-        ruled_out = ruled_out_of(sentence[condition.start():]) & self.absent if ruled_out_of else frozenset()
-        return self._limits_naming(named) + (((WITHOUT, tuple(sorted(ruled_out))),) if ruled_out else ())
+        ruled_out = ruled_out_of(sentence[condition.start() if condition else 0:]) & self.absent if ruled_out_of else frozenset()
+        limits = self._limits_naming(named)
+        if any(name == MIN_AGE for name, _ in thresholds):
+            # The age it names is the line; "adult" alone would take 19 for 21.
+            limits = tuple((name, values) for name, values in limits if name != AGE_DIMENSION)
+        limits += thresholds
+        if ANY_TIME.search(sentence):
+            limits = tuple((name, values) for name, values in limits if name != TIME_DIMENSION)
+        return limits + (((WITHOUT, tuple(sorted(ruled_out))),) if ruled_out else ())
 
     def of_duty(self, sentence: str, concepts_of) -> Limits:
         """The values a duty names ("must be declared to the headteacher": whose agreement), with no condition
@@ -107,7 +126,11 @@ class LimitDimensions:
         for each in limits:
             for name, allowed in each:
                 values.setdefault(name, set()).update(allowed)
-        return tuple((name, tuple(sorted(values[name]))) for name in (*self.dimensions, WITHOUT) if name in values)
+        # Two lines drawn on one measure: the higher holds.
+        for name in MEASURED:
+            if name in values:
+                values[name] = {max(values[name], key=int)}
+        return tuple((name, tuple(sorted(values[name]))) for name in (*self.dimensions, *MEASURED, WITHOUT) if name in values)
 
     def reads_every_condition(self, sentence: str, concepts_of, ruled_out_of=None) -> bool:
         """Whether each condition the sentence sets is one of the dimensions' values, or rules out what the
@@ -115,13 +138,17 @@ class LimitDimensions:
         the sentence ("Where a pupil is a relative, staff may…") runs to its comma; one that follows the rule,
         to the sentence's end."""
         text = _LEADING_NUMBER.sub("", _ASIDE.sub("", sentence)).strip()
+        if ANY_TIME.search(text):
+            text = _EXAMPLES.sub("", text)
         values = frozenset().union(*self.dimensions.values())
         position = 0
         while (opened := CONDITION_OPENS.search(text, position)) is not None:
             opens_the_sentence = not text[:opened.start()].strip(" ,;:")
             comma = text.find(",", opened.end())
             end = comma if opens_the_sentence and comma >= 0 else len(text)
-            pieces = (piece for part in CONDITION_PARTS.split(text[opened.start():end]) for piece in _opened_pieces(part))
+            # "…left the school at least two years ago": a line drawn reads the whole part it is drawn in.
+            pieces = (piece for part in CONDITION_PARTS.split(text[opened.start():end]) if not draws_a_line(part)
+                      for piece in _opened_pieces(part))
             for piece in pieces:
                 concepts = concepts_of(piece)
                 words = [word for word in re.findall(r"[a-z]+", piece.lower()) if word not in _FILLER]
@@ -134,10 +161,19 @@ class LimitDimensions:
             position = end
         return True
 
-    def fit(self, limits: Limits, question_concepts: frozenset[str], ruled_out: frozenset[str] = frozenset()) -> Fit:
+    def fit(self, limits: Limits, question_concepts: frozenset[str], ruled_out: frozenset[str] = frozenset(),
+            measures: frozenset[tuple[str, int]] = frozenset()) -> Fit:
+        question_concepts = question_concepts | frozenset().union(*(self.implies.get(name, ()) for name in question_concepts))
+        ruled_out = ruled_out | frozenset().union(*(self.rules_out.get(name, ()) for name in question_concepts))
         named = self._most_specific(question_concepts)
         fits = []
         for name, allowed in limits:
+            if name in MEASURED:
+                said = [value for measured, value in measures if measured == name]
+                # "She's an adult now" meets a line drawn at 18, and no other.
+                adult = name == MIN_AGE and int(allowed[0]) <= ADULT and bool(question_concepts & self.dimensions.get(AGE_DIMENSION, frozenset()))
+                fits.append((Fit.MET if meets(allowed[0], said) else Fit.BROKEN) if said else Fit.MET if adult else Fit.UNSAID)
+                continue
             if name == WITHOUT:
                 # "…no names in it": the question rules it out too; "…with her name on it", it does not.
                 said_without = bool(ruled_out & set(allowed))
@@ -171,8 +207,12 @@ def read_dimensions(spec: dict, known: set[str], *, absent: frozenset[str] = fro
     """From the knowledge file's [limits] table, and what a condition may rule out; with the concept names
     it uses that it does not define."""
     kinds = {str(k): str(v) for k, v in (spec.get("kinds") or {}).items()}
+    implies, rules_out = (
+        {str(k): frozenset(str(v).split()) for k, v in (spec.get(table) or {}).items()} for table in ("implies", "rules_out")
+    )
     dimensions = {
-        name: frozenset(str(value).split()) for name, value in spec.items() if name != "kinds" and isinstance(value, str)
+        name: frozenset(str(value).split()) for name, value in spec.items() if isinstance(value, str)
     }
     used = {value for values in dimensions.values() for value in values} | set(kinds) | set(kinds.values())
-    return LimitDimensions(dimensions, kinds, absent), used - known
+    used |= {name for table in (implies, rules_out) for key, values in table.items() for name in (key, *values)}
+    return LimitDimensions(dimensions, kinds, absent, implies, rules_out), used - known

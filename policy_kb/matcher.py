@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from policy_kb.knowledge import Concept, Knowledge, Situation
+from policy_kb.measures import measures_in
+from policy_kb.people import RoleWords
 from policy_kb.text import fold, tokens, within_distance, WORD
 
 NEGATORS = {"no", "not", "without", "never", "none", "nobody", "nothing", "dont", "doesnt", "isnt", "arent", "wont", "wouldnt", "didnt", "hasnt", "havent", "nor", "neither", "noone", "nowhere"}
@@ -20,6 +22,9 @@ MAX_REMEMBERED_CORRECTIONS = 20000
 ENGLISH_WORDS = Path(__file__).parent / "data" / "english_words.txt"
 # After a school's name, these make it the school rather than the place.
 SCHOOL_KIND_WORDS = {"school", "primary", "academy", "infant", "infants", "junior", "juniors", "nursery", "federation", "ce", "c"}
+# A school's name shortened to its first words is still its name before a school word ("Thornby Primary"),
+# when that first word is this long: "St Primary" is nothing.
+MIN_SHORT_NAME = 4
 # Words that join a school's name and say nothing of it: "Church of England", "C of E".
 NAME_LINKS = {"of", "the", "and", "c", "e", "ce", "cofe", "ofe"}
 # Words of a school's kind or status, not its own name: "Church of England Voluntary Controlled Junior School".
@@ -44,11 +49,15 @@ class Reading:
     negated: frozenset[str]
     # Negated somewhere, even if named elsewhere too: "a Y4 lesson plan, no pupil data in it" rules out pupil data.
     ruled_out: frozenset[str] = frozenset()
+    # Ages and years since leaving, as numbers ("she's 19 now": ("min_age", 19)).
+    measures: frozenset[tuple[str, int]] = frozenset()
 
 
 class ConceptMatcher:
-    def __init__(self, knowledge: Knowledge, *, school_name: str = ""):
+    def __init__(self, knowledge: Knowledge, *, school_name: str = "", people: dict[str, str] | None = None):
         self.concepts = knowledge.concepts
+        # "I've emailed Mr Okafor" is "I've emailed the headteacher" where the policy names him so.
+        self._roles = RoleWords(people or {})
         self.kind_of = knowledge.kind_of
         # Parts of the school's own name ("alderley") inside a handle like @MissJ_AlderleyEdgePrimary.
         self._school_concept = knowledge.school_concept
@@ -84,6 +93,7 @@ class ConceptMatcher:
         self._known = set(self._single) | {w for phrases in self._phrases.values() for words, _, _ in phrases for w in words}
 
     def read(self, question: str) -> Reading:
+        question = self._roles(question)
         for emoji, word in EMOJI_WORDS.items():
             question = question.replace(emoji, word)
         question = SUBREDDIT.sub(" reddit ", question)
@@ -120,8 +130,7 @@ class ConceptMatcher:
                     matches.append((concept, position, end))
 
         if self._school_name and self._school_concept:
-            matches += [(self._school_concept, position, position + len(self._school_name))
-                        for position in self._school_name_at(raw_words, folded)]
+            matches += [(self._school_concept, position, end) for position, end in self._school_name_at(raw_words, folded)]
         if self._school_words and self._school_concept:
             matches += [
                 (self._school_concept, position, position + 1)
@@ -149,18 +158,20 @@ class ConceptMatcher:
                 found[concept.name] = True
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
-        return Reading(tuple(words), present, negated, frozenset(ruled_out))
+        return Reading(tuple(words), present, negated, frozenset(ruled_out), measures_in(question))
 
-    def _school_name_at(self, raw_words: list[str], folded: str) -> list[int]:
+    def _school_name_at(self, raw_words: list[str], folded: str) -> list[tuple[int, int]]:
         name, length = self._school_name, len(self._school_name)
         handle = self._school_handle.search(folded.replace("'", "")) is not None
         found = []
-        for position in range(len(raw_words) - length + 1):
-            if tuple(raw_words[position:position + length]) != name:
+        for position in range(len(raw_words)):
+            # Staff shorten the name: "Thornby Primary" is Thornby Village Primary School.
+            said = next((size for size in range(length, 0, -1) if tuple(raw_words[position:position + size]) == name[:size]), 0)
+            if not said or (said < length and len(name[0]) < MIN_SHORT_NAME):
                 continue
-            after = raw_words[position + length] if position + length < len(raw_words) else ""
-            if handle or after in SCHOOL_KIND_WORDS:
-                found.append(position)
+            after = raw_words[position + said] if position + said < len(raw_words) else ""
+            if (handle and said == length) or after in SCHOOL_KIND_WORDS:
+                found.append((position, position + said))
         return found
 
     def _correct(self, word: str, raw: str) -> str:

@@ -20,9 +20,10 @@ from policy_kb.errors import PolicyLoadError
 from policy_kb.knowledge import Knowledge, QuoteIndex, QuoteProblem, Situation, read_toml
 from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
+from policy_kb.measures import MEASURED
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "15"
+DERIVATION_VERSION = "16"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 # The fallback that answers everyday personal use: found by what it says, a general permission.
@@ -51,6 +52,8 @@ class SchoolRule:
     confidence: str = "checked"  # as kb init wrote it; a "low" rule nobody has checked is still a guess
     limits: Limits = ()
     permissions: tuple[Permission, ...] = ()  # the file's [[rules.exceptions]]
+    # A yes within limits answers for the restrictions its own sentence names, as a derived one does.
+    lifts: tuple[str, ...] = ()
 
 
 def apply_rules(
@@ -98,7 +101,7 @@ def derived_situation(situation: Situation, rule: DerivedRule, knowledge: Knowle
 
 def _from_school_rule(situation: Situation, rule: SchoolRule, knowledge: Knowledge) -> Situation:
     ruled = replace(_ruled(situation, rule.verdict, rule.citation, knowledge, answer=rule.answer), permissions=rule.permissions)
-    return replace(ruled, limits=rule.limits) if rule.limits and rule.verdict in LIMITED_VERDICTS else ruled
+    return replace(ruled, limits=rule.limits, lifts=frozenset(rule.lifts)) if rule.limits and rule.verdict in LIMITED_VERDICTS else ruled
 
 
 def _ruled(situation: Situation, verdict: Verdict, citation: Citation, knowledge: Knowledge, *,
@@ -270,6 +273,7 @@ def load_school_rules(path: Path, document: PolicyDocument, knowledge: Knowledge
         rules[situation_id] = SchoolRule(
             situation_id, verdict, citation, str(spec.get("answer", "")), str(spec.get("confidence", "checked")) or "checked",
             limits, _school_exceptions(spec.get("exceptions"), situation_id, index, knowledge, matcher, problems),
+            tuple(sorted(restrictions_named(citation.quote, knowledge, matcher))) if limits else (),
         )
     return rules, tuple(problems)
 
@@ -308,8 +312,15 @@ def _school_limits(spec, knowledge: Knowledge) -> tuple[Limits, str]:
         return (), "limits must be a table such as { place = [\"staffroom\"] }"
     limits = []
     for dimension, values in spec.items():
+        if dimension in MEASURED:
+            # A line drawn at a number: min_age = ["21"] (or 21).
+            values = values if isinstance(values, list) else [values]
+            if len(values) != 1 or not str(values[0]).isdigit():
+                return (), f"limit {dimension!r} takes one whole number, such as [\"21\"]"
+            limits.append((dimension, (str(values[0]),)))
+            continue
         if dimension not in dimensions:
-            return (), f"has no limit called {dimension!r} (known: {', '.join(dimensions)})"
+            return (), f"has no limit called {dimension!r} (known: {', '.join([*dimensions, *MEASURED])})"
         values = [values] if isinstance(values, str) else values
         unknown = [str(value) for value in values if value not in dimensions[dimension]]
         if unknown or not values:

@@ -8,6 +8,7 @@ import json
 from datetime import date
 
 from policy_kb.answer import Verdict
+from policy_kb.measures import MIN_AGE, MIN_YEARS_LEFT
 
 VERDICT_WORDS = {
     Verdict.ALLOWED: "Yes, allowed",
@@ -146,13 +147,20 @@ def _page(heading: str, situations, advisor) -> str:
     )
 
 
+MEASURED_IN_WORDS = {MIN_AGE: "aged {} or over", MIN_YEARS_LEFT: "left at least {} years ago"}
+
+
 def _limits_table(limits) -> str:
     return "{ " + ", ".join(f"{dimension} = {json.dumps(list(values))}" for dimension, values in limits) + " }"
 
 
 def limits_in_words(limits) -> str:
-    """"place: staffroom or off site; time: break time or lunch time"."""
-    return "; ".join(f"{dimension}: {' or '.join(value.replace('_', ' ') for value in values)}" for dimension, values in limits)
+    """"place: staffroom or off site; time: break time or lunch time; aged 21 or over"."""
+    return "; ".join(
+        MEASURED_IN_WORDS[dimension].format(values[0]) if dimension in MEASURED_IN_WORDS
+        else f"{dimension}: {' or '.join(value.replace('_', ' ') for value in values)}"
+        for dimension, values in limits
+    )
 
 
 def _string(text: str) -> str:

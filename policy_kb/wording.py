@@ -147,7 +147,7 @@ def _negated_only_in_its_condition(text: str) -> bool:
     )
 
 
-_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once)\b", re.IGNORECASE)
+_EXCEPTION = re.compile(r"\b(?:unless|except|provided|providing|as long as|so long as|once|until)\b", re.IGNORECASE)
 
 
 def grants_within_limits(sentence: str) -> bool:

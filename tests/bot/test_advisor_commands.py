@@ -229,3 +229,28 @@ def test_kb_check_lists_an_exception_the_policy_lacks_and_one_written_wrongly(ca
     get_settings.cache_clear()
     code, out, _ = run(["kb", "check"], capsys)
     assert code == 1 and "Staff may befriend pupils." in out and "exceptions must be [[rules.exceptions]] tables" in out
+
+
+def test_an_age_line_is_kept_in_the_schools_rules_file_and_read_back(capsys, monkeypatch, tmp_path):
+    import tomllib
+
+    policy = POLICIES / "conditions_3.md"
+    code, _, _ = run(["kb", "init", str(policy), "--output", "rules.toml"], capsys)
+    text = (tmp_path / "rules.toml").read_text(encoding="utf-8")
+    rules = {rule["situation"]: rule for rule in tomllib.loads(text)["rules"]}
+    assert code == 0 and rules["adult_former_pupils"]["limits"] == {"min_age": ["21"]}
+
+    monkeypatch.setenv("POLICY_PATH", str(policy))
+    monkeypatch.setenv("RULES_PATH", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+    code, out, _ = run(["ask", "--json", "-"], capsys, monkeypatch,
+                       "ex pupil is 22 now, can i accept his request on insta?\nex pupil is 19 now, can i accept his insta request?\n")
+    assert [json.loads(line)["verdict"] for line in out.splitlines()] == ["allowed", "not_allowed"]
+
+    code, _, _ = run(["kb", "review", "--policy", str(policy), "--output", "review.html"], capsys)
+    assert "aged 21 or over" in (tmp_path / "review.html").read_text(encoding="utf-8")
+
+    (tmp_path / "rules.toml").write_text(text.replace('min_age = ["21"]', 'min_age = ["twenty-one"]', 1), encoding="utf-8")
+    get_settings.cache_clear()
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1 and "limit 'min_age' takes one whole number" in out

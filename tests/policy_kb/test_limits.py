@@ -88,8 +88,10 @@ def phones_advisor(phones_policy) -> Advisor:
     # Examples in brackets are no condition; a condition opening the sentence runs to its comma.
     ("Where a pupil is a member of the staff member's family (for example their own child, niece or nephew), staff "
      "may be connected with that pupil, provided the relationship has been declared to the headteacher.", True),
-    # Conditions no limit reads: how long ago, who else is in the photo, a deadline.
-    ("Staff may accept former pupils once they are 18 and have left the school at least two years ago.", False),
+    # How old and how long ago are read as numbers (policy_kb.measures).
+    ("Staff may accept former pupils once they are 18 and have left the school at least two years ago.", True),
+    # Conditions no limit reads: who else is in the photo, a deadline, where they went next.
+    ("Staff may accept former pupils once they are 18 and have left secondary school.", False),
     ("You may post photos with colleagues, as long as they are happy with it and no pupils can be seen.", False),
     ("Staff may remain connected with a parent they knew before, provided it is declared within ten working days.", False),
 ])
@@ -311,3 +313,69 @@ def test_a_condition_naming_another_clause_is_not_read_here(advisor):
 def test_a_policys_way_of_saying_adult_is_the_age_limit(advisor, policy_words):
     assert "adult_now" in advisor.matcher.read(f"once the former pupil is {policy_words}").concepts
     assert "adult_now" not in advisor.matcher.read("former pupils under 18").concepts
+
+
+STAFF_AREAS = ("Staff may use personal devices, including for personal social media, in staff-only areas at any time "
+               "when no pupils are present, including during breaks, lunchtime, PPA time and before and after the school day.")
+
+
+def test_at_any_time_sets_no_time_and_its_examples_are_no_conditions(advisor, tmp_path):
+    assert "time" not in dict(limits_of(advisor, STAFF_AREAS))
+    answer = load_policy(tmp_path, "Mobile phones", STAFF_AREAS).ask(
+        "is it ok to reply to my mum's whatsapp on my phone in the staff room at 8am before the kids come in?")
+    assert answer.verdict is Verdict.ALLOWED, answer
+
+
+@pytest.mark.parametrize("question,expected", [
+    # A staff room has no pupils in it; "before the kids come in" says they are not there.
+    ("can i go on insta in the staffroom during my PPA?", Fit.MET),
+    ("can i check insta on my phone in my classroom before the kids come in?", Fit.MET),
+    ("can i check facebook in my classroom while the kids are doing their spellings?", Fit.BROKEN),
+])
+def test_where_no_pupils_are_present_is_read_from_where_and_when(advisor, question, expected):
+    sentence = "Staff may use social media on their own phone at any time, provided no children are present."
+    reading = advisor.matcher.read(question)
+    limits = advisor.knowledge.limit_dimensions.of_sentence(
+        sentence, lambda text: _concepts(advisor.matcher, text), lambda text: advisor.matcher.read(text).ruled_out)
+    assert advisor.knowledge.limit_dimensions.fit(limits, reading.concepts, reading.ruled_out) is expected
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("my TA is leaving, can I write her a LinkedIn recommendation? I'll say it's my personal view", Verdict.ALLOWED),
+    ("my TA is leaving, can I write her a LinkedIn recommendation?", Verdict.ASK_HEADTEACHER),
+])
+def test_a_disclaimer_the_policy_asks_for_is_one_of_its_limits(tmp_path, question, verdict):
+    advisor = load_policy(tmp_path, "Personal use of social media",
+                          "Staff may give LinkedIn recommendations to current or former colleagues, provided the "
+                          "recommendation states that it is a personal view.")
+    assert advisor.ask(question).verdict is verdict
+
+
+@pytest.mark.parametrize("rule,question,verdict", [
+    ("Employees may accept a connection request from a former pupil once the former pupil has turned 21.",
+     "ex pupil is 22 now, can i accept his request on insta?", Verdict.ALLOWED),
+    ("Employees may accept a connection request from a former pupil once the former pupil has turned 21.",
+     "ex pupil is 19 now and at uni, can i accept his insta request", Verdict.NOT_ALLOWED),
+    # "An adult" meets a line drawn at 18, not one drawn at 21.
+    ("Employees may accept a connection request from a former pupil once the former pupil has turned 21.",
+     "an ex pupil who's an adult now added me on insta, can i accept?", Verdict.ASK_HEADTEACHER),
+    ("Staff may accept friend requests from former pupils once the former pupil is 18 and left the school at least "
+     "two years ago.", "ex pupil sent me a friend req on insta, shes 20 now and left like 9 yrs ago. ok to accept??",
+     Verdict.ALLOWED),
+    ("Staff may accept friend requests from former pupils once the former pupil is 18 and left the school at least "
+     "two years ago.", "one of my old students is 19 and finished last summer. can i accept his fb request", Verdict.NOT_ALLOWED),
+])
+def test_a_line_drawn_at_an_age_or_years_since_leaving_is_read_as_a_number(tmp_path, rule, question, verdict):
+    assert load_policy(tmp_path, "Former pupils", rule).ask(question).verdict is verdict
+
+
+@pytest.mark.parametrize("question,verdict", [
+    ("ex pupil is 23 now, can i accept him on fb", Verdict.ALLOWED),
+    ("ex pupil is 19 now, can i accept him on fb", Verdict.NOT_ALLOWED),
+])
+def test_a_prohibition_until_an_age_is_its_way_through_at_that_age(tmp_path, question, verdict):
+    advisor = load_policy(
+        tmp_path, "Contact with former pupils",
+        "Staff may connect with former pupils on LinkedIn once the former pupil is aged 18 or over.\n"
+        "Connections with former pupils on any other platform are not permitted until the former pupil is aged 21 or over.")
+    assert advisor.ask(question).verdict is verdict

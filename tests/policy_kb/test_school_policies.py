@@ -42,7 +42,7 @@ ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 FLOORS = {"ashby_fields": (0.62, 0.62), "brook_lane": (0.65, 0.74), "conditions_1": (0.55, 0.82),
           "conditions_2": (0.50, 0.75), "conditions_3": (0.42, 0.52), "conditions_4": (0.47, 0.47),
           "conditions_5": (0.42, 0.67), "conditions_6": (0.42, 0.77), "fenwick": (0.50, 0.77),
-          "ferncombe": (0.58, 0.66), "harrowfield": (0.55, 0.65), "hollins_green": (0.65, 0.78),
+          "ferncombe": (0.58, 0.66), "harrowfield": (0.55, 0.63), "hollins_green": (0.65, 0.78),
           "kingsmoor": (0.56, 0.77), "little_haddon": (0.50, 0.65), "meadowbank": (0.66, 0.85),
           "oakfield": (0.58, 0.72), "riverside": (0.58, 0.65), "st_aidans": (0.67, 0.87), "thornfield": (0.61, 0.70),
           "walsingham": (0.56, 0.58)}
@@ -265,3 +265,10 @@ def test_a_draft_on_a_short_policy_still_lists_its_findings_under_the_restrictio
     assert answer.verdict is Verdict.NOT_ALLOWED
     assert "a child's name" in {finding.label for finding in answer.findings}
     assert all(finding.citation.quote == rule for finding in answer.findings)
+
+
+def test_the_schools_name_shortened_before_a_school_word_is_the_school():
+    thornby = Advisor.load(policy_path=POLICIES / "conditions_5.md")
+    assert thornby.document.school_name == "Thornby Village Primary School"
+    assert "school" in thornby.matcher.read("can my tutoring ad say 'experienced teacher at thornby primary'").concepts
+    assert "school" not in thornby.matcher.read("lovely walk round thornby this morning").concepts
