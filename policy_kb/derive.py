@@ -238,13 +238,16 @@ def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -
     ruled_out_of = lambda text: matcher.read(text).ruled_out  # noqa: E731
     dimensions = knowledge.limit_dimensions
     limits = dimensions.of_sentence(limited, concepts_of, ruled_out_of)
+    # "…at any time, except when you are on a timetabled duty": what it leaves out, the question must rule out.
+    left_out = dimensions.left_out(sentence.text[len(limited):], concepts_of) if leaves_out else ()
+    limits = dimensions.merged(limits, left_out) if left_out else limits
     if not limits:
         return (), (), False
     duties = _duties(sentence)
     # "Any friendship not yet declared must be declared to the headteacher": the duty names whom, negated or not.
     duty_limits = [dimensions.of_duty(duty, lambda text: _concepts(matcher, text)) for duty in duties]
     # "…as long as no pupils can be seen": what a condition names only to rule out is a condition too.
-    every_condition_read = not leaves_out and all(duty_limits) and dimensions.reads_every_condition(
+    every_condition_read = (not leaves_out or bool(left_out)) and all(duty_limits) and dimensions.reads_every_condition(
         limited, lambda text: _concepts(matcher, text), ruled_out_of)
     # "…must be declared to the headteacher": the headteacher a question names in meeting that duty is answered for.
     lifts = tuple(sorted({name for text in (sentence.text, *duties) for name in restrictions_named(text, knowledge, matcher)}))

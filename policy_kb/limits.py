@@ -18,7 +18,7 @@ from policy_kb.measures import ADULT, MEASURED, MIN_AGE, draws_a_line, meets, po
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|who|(?:limited|restricted|confined) to)\b",
+    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|whenever|when|who|(?:limited|restricted|confined) to)\b",
     re.IGNORECASE
 )
 
@@ -32,6 +32,10 @@ LIMITING_TERMS = ("within", "at least", "more than", "less than", "no later than
 CONDITION_OPENS = re.compile(r"\b(?:" + "|".join(CONNECTIVES + LIMITING_TERMS) + r")\b", re.IGNORECASE)
 # "(for example their own child, niece or nephew)": examples, not conditions.
 _ASIDE = re.compile(r"\([^)]*\)")
+# What a permission leaves out is a circumstance ("except when you are on duty", "but not during lessons").
+_CIRCUMSTANCE = re.compile(
+    r"\W*(?:except|unless|but|other than|apart from|excluding)?\s*(?:not\s+)?(?:when|while|whilst|during|on|in|at)\b", re.IGNORECASE)
+_VERB_NEGATED = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|will|would|has|have|should|must|may)\s+not$", re.IGNORECASE)
 _CLAUSE_REFERENCE = re.compile(r"\b\d{1,2}\.\d{1,2}\b")
 _LEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]+\)|[a-z]\))\s+", re.IGNORECASE)
 # A piece of a condition this short with no concept in it ("or over", "again", "when you are") adds no
@@ -111,6 +115,14 @@ class LimitDimensions:
         if ANY_TIME.search(sentence):
             limits = tuple((name, values) for name, values in limits if name != TIME_DIMENSION)
         return limits + (((WITHOUT, tuple(sorted(ruled_out))),) if ruled_out else ())
+
+    def left_out(self, exception: str, concepts_of) -> Limits:
+        """What a permission leaves out ("…except when you are on a timetabled duty (playground, gate)"), as
+        restrictions the question must rule out; () when it leaves out something no restriction names."""
+        if not _CIRCUMSTANCE.match(exception):
+            return ()  # "…unless you teach their child's class" leaves out a relationship, which no restriction reads
+        named = concepts_of(_ASIDE.sub("", exception)) & self.absent
+        return ((WITHOUT, tuple(sorted(named))),) if named else ()
 
     def of_duty(self, sentence: str, concepts_of) -> Limits:
         """The values a duty names ("must be declared to the headteacher": whose agreement), with no condition
@@ -199,7 +211,9 @@ class LimitDimensions:
 
 def _opened_pieces(part: str) -> list[str]:
     """"provided it is declared within ten working days": each condition word opens a piece of its own."""
-    starts = [0, *(found.start() for found in CONDITION_OPENS.finditer(part) if found.start() > 0)]
+    # "…the image does not identify the academy": a verb's own "not" opens no condition of its own.
+    starts = [0, *(found.start() for found in CONDITION_OPENS.finditer(part)
+                   if found.start() > 0 and not _VERB_NEGATED.search(part[:found.end()]))]
     return [part[start:end] for start, end in zip(starts, [*starts[1:], len(part)])]
 
 

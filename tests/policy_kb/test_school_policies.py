@@ -40,7 +40,7 @@ SCHOOLS = {
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
 FLOORS = {"ashby_fields": (0.62, 0.62), "brook_lane": (0.65, 0.74), "conditions_1": (0.55, 0.82),
-          "conditions_2": (0.50, 0.75), "conditions_3": (0.42, 0.52), "conditions_4": (0.47, 0.47),
+          "conditions_2": (0.52, 0.72), "conditions_3": (0.42, 0.52), "conditions_4": (0.47, 0.47),
           "conditions_5": (0.42, 0.67), "conditions_6": (0.42, 0.77), "fenwick": (0.50, 0.77),
           "ferncombe": (0.58, 0.66), "harrowfield": (0.55, 0.63), "hollins_green": (0.65, 0.78),
           "kingsmoor": (0.56, 0.77), "little_haddon": (0.50, 0.65), "meadowbank": (0.66, 0.85),
