@@ -340,17 +340,6 @@ def test_where_no_pupils_are_present_is_read_from_where_and_when(advisor, questi
     assert advisor.knowledge.limit_dimensions.fit(limits, reading.concepts, reading.ruled_out) is expected
 
 
-@pytest.mark.parametrize("question,verdict", [
-    ("my TA is leaving, can I write her a LinkedIn recommendation? I'll say it's my personal view", Verdict.ALLOWED),
-    ("my TA is leaving, can I write her a LinkedIn recommendation?", Verdict.ASK_HEADTEACHER),
-])
-def test_a_disclaimer_the_policy_asks_for_is_one_of_its_limits(tmp_path, question, verdict):
-    advisor = load_policy(tmp_path, "Personal use of social media",
-                          "Staff may give LinkedIn recommendations to current or former colleagues, provided the "
-                          "recommendation states that it is a personal view.")
-    assert advisor.ask(question).verdict is verdict
-
-
 @pytest.mark.parametrize("rule,question,verdict", [
     ("Employees may accept a connection request from a former pupil once the former pupil has turned 21.",
      "ex pupil is 22 now, can i accept his request on insta?", Verdict.ALLOWED),
@@ -379,3 +368,46 @@ def test_a_prohibition_until_an_age_is_its_way_through_at_that_age(tmp_path, que
         "Staff may connect with former pupils on LinkedIn once the former pupil is aged 18 or over.\n"
         "Connections with former pupils on any other platform are not permitted until the former pupil is aged 21 or over.")
     assert advisor.ask(question).verdict is verdict
+
+
+RECOMMENDATIONS = ("Staff may give LinkedIn recommendations to current or former colleagues, provided the "
+                   "recommendation states that it is a personal view.")
+OFF_DUTY = ("You can use your own phone in the staff workroom or in your car at any time, except when you are on a "
+            "timetabled duty (playground, lunch hall or gate duty).")
+
+
+@pytest.mark.parametrize("rule,answers", [
+    # A disclaimer the policy asks for is one of its limits.
+    (RECOMMENDATIONS, {"my TA is leaving, can I write her a LinkedIn recommendation? I'll say it's my personal view": Verdict.ALLOWED,
+                       "my TA is leaving, can I write her a LinkedIn recommendation?": Verdict.ASK_HEADTEACHER}),
+    # What a permission leaves out is a circumstance the question must rule out.
+    (OFF_DUTY, {"can i use my phone sat in my car at lunch? im not on any duty today": Verdict.ALLOWED,
+                "can i use my phone in my car at lunch while I'm on gate duty?": Verdict.NOT_ALLOWED,
+                "can i use my phone in my car at lunch?": Verdict.ASK_HEADTEACHER}),
+])
+def test_a_disclaimer_and_a_circumstance_left_out_are_limits(tmp_path, rule, answers):
+    advisor = load_policy(tmp_path, "Personal use of social media", rule)
+    assert {question: advisor.ask(question).verdict for question in answers} == answers
+
+
+def test_a_relationship_a_permission_leaves_out_gives_no_yes(tmp_path):
+    advisor = load_policy(tmp_path, "Parents", "You may be friends online with parents, unless you teach or support their child's class this year.")
+    assert advisor.ask("a yr3 mum is my bestie, im in yr5 this year. can we stay friends on fb?").verdict is not Verdict.ALLOWED
+
+
+@pytest.mark.parametrize("sentence", [
+    "You may use your phone in the staff room whenever you are not responsible for children.",
+    "Staff may post photographs of colleagues taken at staff social events away from academy premises, provided the "
+    "colleague agrees and the image does not identify the academy.",
+])
+def test_when_and_a_verbs_own_not_are_read_as_one_condition(advisor, sentence):
+    dimensions = advisor.knowledge.limit_dimensions
+    assert limits_of(advisor, sentence)
+    assert dimensions.reads_every_condition(sentence, lambda text: _concepts(advisor.matcher, text),
+                                            lambda text: advisor.matcher.read(text).ruled_out)
+
+
+@pytest.mark.parametrize("words", ["provided the colleague agrees", "each colleague pictured has agreed",
+                                   "everyone in it is fine with it", "they're all happy for me to"])
+def test_the_people_pictured_agreeing(advisor, words):
+    assert "their_consent" in advisor.matcher.read(words).concepts
