@@ -19,6 +19,7 @@ from policy_kb.drafts import draft_in, findings_in
 from policy_kb.knowledge import BUNDLED_KNOWLEDGE, Knowledge, Situation, load_knowledge
 from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Fit, Permission
 from policy_kb.matcher import ConceptMatcher, best_pattern, score
+from policy_kb.people import roles_asked_about
 from policy_kb.rules import RulesSummary, rules_for
 from policy_kb.search import STOPWORDS, ClauseSearch
 from policy_kb.text import tokens
@@ -106,6 +107,10 @@ class Advisor:
         question = (question or "").strip()
         if not question:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("empty_answer"), situation="empty")
+        holders = [self.document.role_holders[role] for role in roles_asked_about(question) if role in self.document.role_holders]
+        if holders:
+            return Answer(Verdict.INFO, self._text("role_holder_answer"), situation="role_holder",
+                          citations=tuple(map(self._cite_clause, dict.fromkeys(holders))))
         # Read and ranked once: the second opinion looks among the same cases.
         reading = self.matcher.read(question[:READ_LIMIT])
         ranked = self._ranked(reading)

@@ -174,7 +174,9 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
             continue
         verdict = _verdict_for(sentence, patterns, knowledge, matcher)
         fitting = (verdict is Verdict.REPORT) == wanted_report if situation.verdict is not Verdict.INFO else True
-        total = cover + LIKENESS_WEIGHT * like[index] + (0.3 if fitting and verdict is not None else 0.0)
+        # A rule's sentence words a verdict; what the policy says of itself (whom it covers, what counts) need not.
+        worded = verdict is not None and situation.verdict is not Verdict.INFO
+        total = cover + LIKENESS_WEIGHT * like[index] + (0.3 if fitting and worded else 0.0)
         if best is None or total > best[0]:
             best = (total, cover, sentence, verdict)
         if cover >= FULL_COVER and fitting:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from policy_kb.errors import PolicyLoadError
-from policy_kb.people import people_named
+from policy_kb.people import naming_clauses, people_named
 
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–]|\(?[a-z]\))\s+")
@@ -71,6 +71,11 @@ class PolicyDocument:
     def people(self) -> dict[str, str]:
         """Whom the policy names for a role ("Headteacher: Mr D. Okafor"): "mr okafor" -> "the headteacher"."""
         return people_named([self.title, *(section.heading for section in self.sections), *(c.text for c in self.clauses)])
+
+    @cached_property
+    def role_holders(self) -> dict[str, Clause]:
+        """The clause that names who holds each role ("Designated Safeguarding Lead (DSL): Mrs K. Patel")."""
+        return naming_clauses(self.clauses)
 
 
 @dataclass(frozen=True)

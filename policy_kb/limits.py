@@ -18,7 +18,7 @@ from policy_kb.measures import ADULT, MEASURED, MIN_AGE, draws_a_line, meets, po
 
 # A sentence with one of these sets conditions on its rule.
 CONDITION_START = re.compile(
-    r"\b(?:only|once|provided|providing|as long as|so long as|unless|except|where|whenever|when|who|(?:limited|restricted|confined) to)\b",
+    r"\b(?:only|once|provided|providing|as long as|so long as|on (?:the )?condition that|subject to|unless|except|where|whenever|when|who|(?:limited|restricted|confined) to)\b",
     re.IGNORECASE
 )
 
@@ -26,7 +26,7 @@ CONDITION_START = re.compile(
 # meeting the limits can be a yes ("once they are 18 and have left two years": the two years is read by none).
 CONNECTIVES = ("only", "once", "provided", "providing", "as long as", "so long as", "unless", "except", "other than",
                "apart from", "but", "however", "never", "not", "no", "until", "after", "if", "when", "where", "whilst",
-               "while", "who", "limited to", "restricted to", "confined to", "subject to")
+               "while", "who", "limited to", "restricted to", "confined to", "subject to", "on condition that", "on the condition that")
 # A deadline, a length of time or a form is a condition of its own ("within ten working days", "in writing").
 LIMITING_TERMS = ("within", "at least", "more than", "less than", "no later than", "in writing", "written")
 CONDITION_OPENS = re.compile(r"\b(?:" + "|".join(CONNECTIVES + LIMITING_TERMS) + r")\b", re.IGNORECASE)

@@ -37,3 +37,24 @@ def test_a_question_naming_the_headteacher_meets_a_duty_to_tell_them(tmp_path, t
     (tmp_path / "policy.txt").write_text(NAMED_HEAD, encoding="utf-8")
     advisor = Advisor.load(policy_path=tmp_path / "policy.txt", cache_dir=tmp_path)
     assert advisor.ask(f"my niece is in yr3 here, can i stay friends with her on fb? ive already told {told}").verdict is verdict
+
+
+CONTACTS = """Marsh Lane Primary School: Staff Social Media Policy
+
+Introduction
+At Marsh Lane, the headteacher, Mr G. Osei, is also the Designated Safeguarding Lead (DSL). The office manager is Ms B. Kaur.
+
+Reporting
+Report any online safeguarding concern to the DSL the same day.
+"""
+
+
+def test_who_holds_a_role_is_the_clause_that_names_them(tmp_path):
+    (tmp_path / "policy.txt").write_text(CONTACTS, encoding="utf-8")
+    advisor = Advisor.load(policy_path=tmp_path / "policy.txt", cache_dir=tmp_path)
+    answer = advisor.ask("who's the DSL here?")
+    assert answer.verdict is Verdict.INFO and "Mr G. Osei" in answer.citations[0].quote
+    # A concern that names the DSL is still a concern.
+    assert advisor.ask("who's the DSL? a pupil in my class just told me someone online is asking her for photos").verdict is Verdict.REPORT
+    # A role the policy names nobody for is not made up.
+    assert advisor.ask("who's the chair of governors?").situation != "role_holder"
