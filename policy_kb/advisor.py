@@ -259,9 +259,11 @@ class Advisor:
             about = self._section_asked_about(reading)
             if about:
                 return self._what_the_section_says(about)
-        if not reading.concepts & self.knowledge.domain:
+        # "is this ok: 'Massive congrats to my little sis…'" pastes a post to check, whatever words it uses.
+        pasted = draft_in(question[:READ_LIMIT]) is not None
+        if not reading.concepts & self.knowledge.domain and not pasted:
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
-        if not reading.concepts & (self.knowledge.domain - {self.knowledge.policy_word}):
+        if not reading.concepts & (self.knowledge.domain - {self.knowledge.policy_word}) and not pasted:
             # Only "policy" made it look like ours: the uniform policy, the behaviour policy.
             return Answer(Verdict.OUT_OF_SCOPE, self._text("out_of_scope_answer"), situation="out_of_scope")
         personal_use_quotes = self.knowledge.fallback_citations.get("personal_use_quotes", ())

@@ -64,6 +64,8 @@ FLOORS = {
     "advisor_questions_28.jsonl": (0.93, 0.85),
     "advisor_questions_29.jsonl": (0.85, 0.82),
     "advisor_questions_30.jsonl": (0.90, 0.92),
+    "advisor_questions_31.jsonl": (0.87, 0.87),
+    "advisor_questions_32.jsonl": (0.84, 0.86),
 }
 
 

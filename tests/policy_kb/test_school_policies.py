@@ -39,12 +39,12 @@ SCHOOLS = {
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"ashby_fields": (0.62, 0.62), "brook_lane": (0.65, 0.74), "conditions_1": (0.55, 0.82),
-          "conditions_2": (0.52, 0.72), "conditions_3": (0.42, 0.52), "conditions_4": (0.47, 0.47),
-          "conditions_5": (0.42, 0.67), "conditions_6": (0.42, 0.77), "fenwick": (0.50, 0.77),
-          "ferncombe": (0.58, 0.66), "harrowfield": (0.55, 0.63), "hollins_green": (0.65, 0.78),
-          "kingsmoor": (0.56, 0.77), "little_haddon": (0.50, 0.65), "meadowbank": (0.66, 0.85),
-          "oakfield": (0.58, 0.72), "riverside": (0.58, 0.65), "st_aidans": (0.67, 0.87), "thornfield": (0.61, 0.70),
+FLOORS = {"ashby_fields": (0.66, 0.62), "brook_lane": (0.68, 0.77), "conditions_1": (0.65, 0.85),
+          "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.62), "conditions_4": (0.50, 0.47),
+          "conditions_5": (0.47, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.55, 0.81),
+          "ferncombe": (0.58, 0.66), "harrowfield": (0.58, 0.65), "hollins_green": (0.66, 0.80),
+          "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.70, 0.86),
+          "oakfield": (0.64, 0.75), "riverside": (0.58, 0.66), "st_aidans": (0.70, 0.87), "thornfield": (0.65, 0.70),
           "walsingham": (0.56, 0.58)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
