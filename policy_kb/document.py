@@ -189,7 +189,10 @@ def detect_school_name(text: str) -> str:
     if match:
         return match.group(1).strip()
     # A title block: "Adopted by: Hollins Green Primary School", "ST AIDAN'S CHURCH OF ENGLAND PRIMARY SCHOOL".
-    for line in [line for line in text.splitlines() if line.strip()][:TITLE_BLOCK_LINES]:
+    block = [line.strip() for line in text.splitlines() if line.strip()][:TITLE_BLOCK_LINES]
+    # A title a PDF wrapped ("St Michael and All Angels Church of England Infant" / "School and Nursery") is
+    # read joined, after each line alone.
+    for line in [*block, *(f"{first} {second}" for first, second in zip(block, block[1:]))]:
         # The name may follow a label ("Adopted by: …") or come before a title ("… School: Staff Social Media Policy").
         for part in reversed(line.split(":", 1)):
             if part.isupper():
@@ -197,7 +200,7 @@ def detect_school_name(text: str) -> str:
             found = SCHOOL_TITLE.search(part + " ")
             if found:
                 return found.group(1).strip()
-    names = Counter(m.group(1).strip() for m in SCHOOL_ANYWHERE.finditer(text))
+    names = Counter(" ".join(m.group(1).split()) for m in SCHOOL_ANYWHERE.finditer(text))
     return names.most_common(1)[0][0] if names else ""
 
 

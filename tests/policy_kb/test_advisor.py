@@ -49,7 +49,7 @@ FLOORS = {
     "advisor_questions_13.jsonl": (0.95, 0.93),
     "advisor_questions_14.jsonl": (0.91, 0.90),
     "advisor_questions_15.jsonl": (0.90, 0.93),
-    "advisor_questions_16.jsonl": (0.88, 0.90),
+    "advisor_questions_16.jsonl": (0.88, 0.89),
     "advisor_questions_17.jsonl": (0.92, 0.93),
     "advisor_questions_18.jsonl": (0.91, 0.90),
     "advisor_questions_19.jsonl": (0.92, 0.87),

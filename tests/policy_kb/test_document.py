@@ -288,3 +288,11 @@ def test_a_trust_named_after_its_schools_is_not_the_school(tmp_path):
                     "Adopted by: Our Lady of Walsingham Catholic Primary School\n\n## 1. Purpose\n\n"
                     "1.1 This policy applies to employees of the Trust.\n", encoding="utf-8")
     assert load_document(path).school_name == "Our Lady of Walsingham Catholic Primary School"
+
+
+def test_a_title_a_pdf_wrapped_over_two_lines_names_the_school():
+    from policy_kb.document import detect_school_name
+
+    text = ("St Michael and All Angels Church of England Infant\nSchool and Nursery\nStaff Social Media Policy\n"
+            "A voluntary aided school in the Diocese of Lichfield.\n")
+    assert detect_school_name(text) == "St Michael and All Angels Church of England Infant School"

@@ -28,6 +28,7 @@ SCHOOLS = {
     "ferncombe": ("Ferncombe Academy", "md"),
     "harrowfield": ("Harrowfield School", "md"),
     "walsingham": ("Our Lady of Walsingham Catholic Primary School", "md"),
+    "st_michael": ("St Michael and All Angels Church of England Infant School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -45,7 +46,7 @@ FLOORS = {"ashby_fields": (0.66, 0.62), "brook_lane": (0.68, 0.77), "conditions_
           "ferncombe": (0.58, 0.66), "harrowfield": (0.58, 0.65), "hollins_green": (0.66, 0.80),
           "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.70, 0.86),
           "oakfield": (0.64, 0.75), "riverside": (0.58, 0.66), "st_aidans": (0.70, 0.87), "thornfield": (0.65, 0.70),
-          "walsingham": (0.56, 0.58)}
+          "walsingham": (0.56, 0.58), "st_michael": (0.65, 0.70)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -272,3 +273,11 @@ def test_the_schools_name_shortened_before_a_school_word_is_the_school():
     assert thornby.document.school_name == "Thornby Village Primary School"
     assert "school" in thornby.matcher.read("can my tutoring ad say 'experienced teacher at thornby primary'").concepts
     assert "school" not in thornby.matcher.read("lovely walk round thornby this morning").concepts
+
+
+def test_naming_the_school_as_employer_on_linkedin_is_each_schools_to_decide():
+    question = "can i put the school as my employer on linkedin?"
+    fenwick = Advisor.load(policy_path=POLICIES / "fenwick.md").ask(question.replace("the school", "fenwick road"))
+    assert fenwick.verdict is Verdict.ALLOWED and "LinkedIn" in fenwick.citations[0].quote
+    # The bundled school's policy says a profile should not contain the school's name.
+    assert Advisor.load().ask(question.replace("the school", "Alderley Edge Community Primary")).verdict is Verdict.ASK_HEADTEACHER
