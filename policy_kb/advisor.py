@@ -43,6 +43,7 @@ STRICTNESS = {Verdict.ALLOWED: 0, Verdict.ASK_HEADTEACHER: 1, Verdict.NOT_ALLOWE
 SECOND_OPINION_CONFIDENCE = 0.7
 # A yes the cases are sure of (everyday life, a case matched in full) takes a surer model to doubt.
 DOUBTING_A_SURE_YES = 0.85
+DOUBTING_EVERYDAY_LIFE = 0.95
 # A case for the verdict the model leans to may be found through the clauses nearest to the question.
 SEARCHED_CLAUSES = 8
 LEANING_QUOTES = 1
@@ -124,24 +125,59 @@ class Advisor:
     def _with_nearest_support(self, answer: Answer, reading) -> Answer:
         """A rule read from the policy rests on one sentence chosen for its case, not for this question: the
         clause nearest to the question, from another section, is quoted too when its own wording gives the
-        same verdict ("must not…" for a no)."""
-        if answer.situation.rsplit(":", 1)[-1] not in self._derived_cases or len(answer.citations) >= MAX_CITED:
+        same verdict ("must not…" for a no). A report is quoted with the policy's own part on whom to tell."""
+        if answer.situation.rsplit(":", 1)[-1] not in self._derived_cases or answer.verdict not in SUPPORTED_VERDICTS:
             return answer
-        if answer.verdict not in SUPPORTED_VERDICTS:
+        if answer.verdict is Verdict.REPORT:
+            return self._with_whom_to_tell(answer, reading)
+        if len(answer.citations) >= MAX_CITED:
             return answer
         cited = {citation.section for citation in answer.citations}
-        # Whom to tell is said once, in the policy's own part on reporting: a report looks through every clause.
-        found = [clause for _, clause in self.search.search(
-            reading.words, limit=len(self.search.clauses) if answer.verdict is Verdict.REPORT else SUPPORT_SEARCHED)]
-        for clause in found[:SUPPORT_SEARCHED]:
+        for _, clause in self.search.search(reading.words, limit=SUPPORT_SEARCHED):
             if clause.section not in cited and decided_by(clause.text) is answer.verdict:
                 return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
-        if answer.verdict is Verdict.REPORT:
-            quoted = {citation.clause_id for citation in answer.citations}
-            for clause in found:
-                if clause.clause_id not in quoted and (decided_by(clause.text) is Verdict.REPORT or imposes_a_report(clause.text)):
-                    return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         return answer
+
+    def _with_whom_to_tell(self, answer: Answer, reading) -> Answer:
+        """Whom to tell is said once, in the policy's own part on reporting: a report is quoted with the
+        clause nearest to the question that says to report, and with that part ("Reporting concerns") if
+        no clause of it is quoted yet."""
+        found = [clause for _, clause in self.search.search(reading.words, limit=len(self.search.clauses))]
+        answer = self._with_report_clause(answer, found)
+        if len(answer.citations) >= MAX_CITED or not self._reporting_part:
+            return answer
+        if any(citation.section in self._reporting_part for citation in answer.citations):
+            return answer
+        nearest = next((clause for clause in found if clause.section in self._reporting_part),
+                       next(iter(self._reporting_part.values())))
+        return replace(answer, citations=(*answer.citations, self._cite_clause(nearest)))
+
+    def _with_report_clause(self, answer: Answer, found: list[Clause]) -> Answer:
+        if len(answer.citations) >= MAX_CITED:
+            return answer
+        cited = {citation.section for citation in answer.citations}
+        quoted = {citation.clause_id for citation in answer.citations}
+        for clause in found[:SUPPORT_SEARCHED]:
+            if clause.section not in cited and decided_by(clause.text) is Verdict.REPORT:
+                return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
+        for clause in found:
+            if clause.clause_id not in quoted and (decided_by(clause.text) is Verdict.REPORT or imposes_a_report(clause.text)):
+                return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
+        return answer
+
+    @cached_property
+    def _reporting_part(self) -> dict[str, Clause]:
+        """The sections whose headings name reporting, each with the clause quoted when the question's words
+        find none of it: its first that says to report, or its first."""
+        words = self.knowledge.reporting_headings
+        part = {}
+        for section in self.document.sections:
+            # Words as written: a pupil's "reports" are not reporting.
+            heading = " " + " ".join(re.findall(r"[a-z]+", section.heading.lower())) + " "
+            if section.clauses and any(f" {w} " in heading for w in words):
+                reporting = [c for c in section.clauses if decided_by(c.text) is Verdict.REPORT or imposes_a_report(c.text)]
+                part[section.heading] = (reporting or list(section.clauses))[0]
+        return part
 
     @cached_property
     def _derived_cases(self) -> frozenset[str]:
@@ -179,6 +215,11 @@ class Advisor:
         leaning, matched = self._closest_case(reading, ranked, opinion.verdict)
         if answer.verdict is Verdict.ALLOWED and opinion.verdict is not Verdict.INFO:
             if answer.confident and opinion.probability < DOUBTING_A_SURE_YES:
+                return answer
+            everyday = reading.concepts & self.knowledge.everyday and not reading.concepts & self.knowledge.risk
+            if answer.confident and everyday and opinion.probability < DOUBTING_EVERYDAY_LIFE:
+                # One's own life (a dog, a bake, a holiday) with nothing the policy restricts: a doubt that
+                # may rest on how the question is worded ("can I post…") takes a surer model still.
                 return answer
             doubted = self._unsure(reading, answer=self._text("restricted_answer") or self._unsure_answer())
             if leaning is not None:

@@ -20,7 +20,8 @@ from policy_kb.errors import PolicyLoadError
 from policy_kb.people import naming_clauses, people_named
 
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
-BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–]|\(?[a-z]\))\s+")
+# "\x7f" is a bullet whose glyph the PDF's font lacked.
+BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–\x7f]|\(?[a-z]\))\s+")
 NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+\S")
 SENTENCE_END = (".", ":", ";", ",", "!", "?")
 CLAUSE_NUMBER = re.compile(r"^\d{1,2}\.\d{1,2}[.)]?\s")
@@ -85,14 +86,18 @@ class Line:
 
 
 # "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
-NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})?)\.?\s+[A-Z][^.:;!?]{2,80}\??$")
+# Its title may have a part after a colon: "2. Scope: who this policy covers".
+NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})?)\.?\s+[A-Z][^.:;!?]{2,80}(?:: [^.:;!?]{2,80})?\??$")
 # "7.1.1 This chapter…": the numbers it is a subclause of ("7", "7.1").
 # A numbered line this short over a paragraph is a heading: a numbered clause runs longer.
 MAX_SUBHEADING_CHARS = 60
 SUBCLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})*)\.\d{1,2}\b")
 # A heading may be the question it answers: "6. Can I be friends with parents online?"
-NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}\??$")
+NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}(?:: [^.:;!]{2,80})?\??$")
 MIN_NUMBERED_SECTIONS = 4
+# "Can I be friends with colleagues?" on a line of its own, short of the page's width, heads its answer in a
+# PDF; a longer question is a sentence.
+MAX_QUESTION_HEADING_WORDS = 16
 TITLE_BLOCK_LINES = 8
 LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&) [A-Z][^,]*$")
 # How many lines at a page's top and at its bottom may be a running header or footer: a header, its second
@@ -100,7 +105,7 @@ LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&
 RUNNING_LINES = 4
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 # Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
-READER_VERSION = "3"
+READER_VERSION = "4"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -451,6 +456,7 @@ def _pdf_lines(path: Path) -> list[Line]:
     width = max((len(line) for line in raw), default=0)
     lines: list[str] = []
     items: set[int] = set()  # lines that are items of a list whose marks the PDF's text lost
+    asked: set[int] = set()  # questions standing as the headings of their answers
     wrapped_last = ""  # the visual line the previous line ended with
     for index, line in enumerate(raw):
         previous = lines[-1] if lines else ""
@@ -465,8 +471,13 @@ def _pdf_lines(path: Path) -> list[Line]:
                    and (following[:1].isupper() or bool(BULLET.match(following)))
                    # "…(applies to Ashby" / "Fields Primary Academy)": a bracket left open goes on.
                    and previous.count("(") <= previous.count(")"))
+        # "Can I connect with former pupils?" on a line of its own, after a heading or a sentence's end: the
+        # question an answer below it answers is the heading of that answer, as Markdown and Word mark it.
+        question = _is_question_heading(line.strip(), previous, width)
+        if question:
+            asked.add(len(lines))
         # A list's lead-in ("Staff must not:"), or a capital after a list's items, starts a paragraph of its own.
-        starts_anew = line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
+        starts_anew = question or line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
         wraps = (
             full_width
             and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
@@ -483,7 +494,15 @@ def _pdf_lines(path: Path) -> list[Line]:
                 items.add(len(lines))
             lines.append(line.strip())
         wrapped_last = line
-    return [Line(line, "bullet" if index in items else None) for index, line in enumerate(lines)]
+    return [Line(line, "bullet" if index in items else "heading" if index in asked else None) for index, line in enumerate(lines)]
+
+
+def _is_question_heading(text: str, previous: str, width: int) -> bool:
+    return (
+        text.endswith("?") and text[:1].isupper() and len(text.split()) <= MAX_QUESTION_HEADING_WORDS
+        and len(text) < 0.9 * width and not BULLET.match(text) and not NUMBERED.match(text)
+        and (not previous or previous.rstrip().endswith((".", "!", "?")) or NUMBERED_QUESTION_HEADING.match(previous) is not None)
+    )
 
 
 def _after_lead_in(lines: list[str]) -> bool:

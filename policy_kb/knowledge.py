@@ -123,6 +123,8 @@ class Knowledge:
     happened: frozenset[str] = frozenset()
     # A named one is a kind of the general ("Mrs Khan" is a colleague): a case answering colleagues answers her.
     kind_of: dict[str, str] = field(default_factory=dict)
+    # Words of the headings of a policy's own part on whom to tell ("Reporting concerns").
+    reporting_headings: tuple[str, ...] = ()
 
 
 def read_toml(path: Path, *, what: str) -> dict:
@@ -221,6 +223,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
         },
         limit_dimensions=limit_dimensions, happened=happened, kind_of=kind_of,
+        reporting_headings=tuple(_normalise(words) for words in scope.get("reporting_headings", [])),
     )
 
 

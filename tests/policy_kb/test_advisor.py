@@ -66,6 +66,7 @@ FLOORS = {
     "advisor_questions_30.jsonl": (0.90, 0.92),
     "advisor_questions_31.jsonl": (0.87, 0.87),
     "advisor_questions_32.jsonl": (0.84, 0.86),
+    "advisor_questions_33.jsonl": (0.86, 0.85),
 }
 
 
@@ -121,8 +122,8 @@ def test_unsure_answers_say_so_and_point_to_the_headteacher(advisor):
 
 def test_everyday_personal_use_is_allowed(advisor):
     answer = advisor.ask("Can I post a poll on Threads asking which biscuits are best?")
-    assert answer.verdict is Verdict.ALLOWED
-    assert any("not intended to prevent the use of social media" in c.quote for c in answer.citations)
+    assert answer.verdict is Verdict.ALLOWED and answer.confident
+    assert answer.citations and all("personal life" in c.section for c in answer.citations)
 
 
 def test_a_report_of_what_someone_else_did(advisor):

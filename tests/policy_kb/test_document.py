@@ -296,3 +296,13 @@ def test_a_title_a_pdf_wrapped_over_two_lines_names_the_school():
     text = ("St Michael and All Angels Church of England Infant\nSchool and Nursery\nStaff Social Media Policy\n"
             "A voluntary aided school in the Diocese of Lichfield.\n")
     assert detect_school_name(text) == "St Michael and All Angels Church of England Infant School"
+
+
+def test_a_pdfs_numbered_headings_with_a_colon_and_its_questions_on_their_own_lines_are_sections():
+    document = load_document(POLICIES / "wolds.pdf")
+    headings = [section.heading for section in document.sections]
+    assert "2. Scope: who this policy covers" in headings
+    assert "Can I connect with former pupils?" in headings and "Where can I use my phone at school?" in headings
+    # A bullet whose glyph the PDF lost is still a bullet, not the start of a question heading.
+    assert not any(heading.startswith("\x7f") for heading in headings)
+    assert not any("\x7f" in clause.text for clause in document.clauses)
