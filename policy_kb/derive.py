@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
-from policy_kb.limits import LIMITED_VERDICTS, Limits, Permission
+from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
 from policy_kb.measures import MEASURED
 from policy_kb.search import STOPWORDS
@@ -25,6 +25,9 @@ from policy_kb.text import tokens
 from policy_kb.wording import (
     decided_by, exception_part, forbids, grants_within_limits, has_condition, imposes_a_report, parts_of, permitted_part,
 )
+
+# "…, but should not share information gained through their role": a duty of its own, with a verb of its own.
+OWN_DUTY = re.compile(r"^\s*(?:(?:staff|they|you|employees?)\s+)?(?:must|should|shall)\s+(?:not\s+|never\s+)?(?!be\b)[a-z]+", re.IGNORECASE)
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -201,11 +204,12 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
+    permitting = _permitting_part(sentence, patterns, knowledge, matcher)
     guessed_yes = verdict is Verdict.ALLOWED and (
         cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER)
         # "…other than those they line-manage", "…but never while they are still at school": a yes with a
         # condition of its own is not a plain yes, nor one its clause attaches a duty to ("…must be declared").
-        or has_condition(sentence.text) or bool(_duties(sentence))
+        or has_condition(permitting) or bool(_duties(sentence))
         or _rules_out(sentence, patterns, knowledge, matcher)
     )
     if guessed_yes or verdict not in PERMISSIONS:
@@ -214,6 +218,14 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
         return DerivedRule(situation.situation_id, verdict, citation, "high" if cover >= SURE_COVER else "medium", total,
                            limits, lifts, reports)
     confidence = "high" if cover >= SURE_COVER else "medium"
+    if verdict is Verdict.ALLOWED and permitting != sentence.text:
+        # "Union representatives may share union material, but must not name the school": what its duties
+        # forbid, the question must rule out ("not naming the school"); naming it is outside the yes.
+        forbidden = frozenset().union(*(
+            _concepts(matcher, part) & knowledge.restrictions for part in parts_of(sentence.text) if part != permitting))
+        lifts = tuple(sorted(restrictions_named(permitting, knowledge, matcher) - forbidden))
+        limits = ((WITHOUT, tuple(sorted(forbidden))),) if forbidden else ()
+        return DerivedRule(situation.situation_id, verdict, citation, confidence, total, limits, lifts, reports)
     if verdict is Verdict.ALLOWED:
         # "Staff are welcome to share posts from the school's official accounts": the yes answers for the school.
         return DerivedRule(situation.situation_id, verdict, citation, confidence, total,
@@ -283,6 +295,20 @@ def _rules_out(sentence: Sentence, patterns, knowledge: Knowledge, matcher: Conc
 
 def restrictions_named(text: str, knowledge: Knowledge, matcher: ConceptMatcher) -> frozenset[str]:
     return matcher.read(text).concepts & knowledge.restrictions
+
+
+def _permitting_part(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> str:
+    """The part of the sentence that names the situation, when each of its other parts is a duty about
+    another act ("Staff may belong to parents' groups as parents, but should not share what they know
+    through their role"); otherwise the whole sentence ("…, but never while they are still at school")."""
+    parts = parts_of(sentence.text)
+    if len(parts) == 1:
+        return sentence.text
+    wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
+    named = [part for part in parts if wanted & _concepts(matcher, part)]
+    if len(named) != 1 or not all(OWN_DUTY.match(part) for part in parts if part is not named[0]):
+        return sentence.text
+    return named[0]
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:

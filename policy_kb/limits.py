@@ -30,12 +30,14 @@ CONNECTIVES = ("only", "once", "provided", "providing", "as long as", "so long a
 # A deadline, a length of time or a form is a condition of its own ("within ten working days", "in writing").
 LIMITING_TERMS = ("within", "at least", "more than", "less than", "no later than", "in writing", "written")
 CONDITION_OPENS = re.compile(r"\b(?:" + "|".join(CONNECTIVES + LIMITING_TERMS) + r")\b", re.IGNORECASE)
+_PERMISSION_AFTER = re.compile(r"\s+(?:staff|you|employees?|colleagues|they)\s+(?:may|can|are free to|are welcome to)\b", re.IGNORECASE)
 # "(for example their own child, niece or nephew)": examples, not conditions.
 _ASIDE = re.compile(r"\([^)]*\)")
 # What a permission leaves out is a circumstance ("except when you are on duty", "but not during lessons").
 _CIRCUMSTANCE = re.compile(
     r"\W*(?:except|unless|but|other than|apart from|excluding)?\s*(?:not\s+)?(?:when|while|whilst|during|on|in|at)\b", re.IGNORECASE)
 _VERB_NEGATED = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|will|would|has|have|should|must|may)\s+not$", re.IGNORECASE)
+_SCHOOL_ACTED = re.compile(r"\W*(?:once|when|after|until)?\s*(?:the|its|our)\s+(?:school|academy|trust|federation)\s+(?:has|have|had)\b", re.IGNORECASE)
 _CLAUSE_REFERENCE = re.compile(r"\b\d{1,2}\.\d{1,2}\b")
 _LEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]+\)|[a-z]\))\s+", re.IGNORECASE)
 # A piece of a condition this short with no concept in it ("or over", "again", "when you are") adds no
@@ -155,6 +157,11 @@ class LimitDimensions:
         values = frozenset().union(*self.dimensions.values())
         position = 0
         while (opened := CONDITION_OPENS.search(text, position)) is not None:
+            if _PERMISSION_AFTER.match(text, opened.end()) and opened.group(0).lower() in {"where", "when"}:
+                # "…professional networking sites, where staff may name the school": where the permission holds,
+                # said by the permission itself.
+                position = opened.end()
+                continue
             opens_the_sentence = not text[:opened.start()].strip(" ,;:")
             comma = text.find(",", opened.end())
             end = comma if opens_the_sentence and comma >= 0 else len(text)
@@ -166,6 +173,8 @@ class LimitDimensions:
                 words = [word for word in re.findall(r"[a-z]+", piece.lower()) if word not in _FILLER]
                 if _CLAUSE_REFERENCE.search(piece):
                     return False  # "…and comply with 4.7": another clause's conditions, unread here
+                if _SCHOOL_ACTED.match(piece):
+                    return False  # "once the school has posted about an event": what the school did first, unread
                 if not concepts and len(words) < _MIN_CONDITION_WORDS:
                     continue
                 if not concepts & values and not (ruled_out_of and ruled_out_of(piece) & self.absent):

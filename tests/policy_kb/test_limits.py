@@ -94,6 +94,11 @@ def phones_advisor(phones_policy) -> Advisor:
     ("Staff may accept former pupils once they are 18 and have left secondary school.", False),
     ("You may post photos with colleagues, as long as they are happy with it and no pupils can be seen.", False),
     ("Staff may remain connected with a parent they knew before, provided it is declared within ten working days.", False),
+    # "where staff may…" says where the permission holds; it sets no condition of its own.
+    ("The exception is LinkedIn and similar professional networking sites, where staff may name the school as "
+     "their employer.", True),
+    # What the school must have done first no limit reads.
+    ("Once the school has posted about a public event on its Facebook page, staff may share that post.", False),
 ])
 def test_a_yes_within_limits_needs_every_condition_read(advisor, sentence, every_condition_read):
     read = advisor.knowledge.limit_dimensions.reads_every_condition(sentence, lambda text: _concepts(advisor.matcher, text))

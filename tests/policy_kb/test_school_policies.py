@@ -30,6 +30,7 @@ SCHOOLS = {
     "walsingham": ("Our Lady of Walsingham Catholic Primary School", "md"),
     "st_michael": ("St Michael and All Angels Church of England Infant School", "md"),
     "wolds": ("Hatherby Church of England Primary School and Kelstone Primary School", "md"),
+    "fairlight": ("Fairlight Primary School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -42,12 +43,13 @@ SCHOOLS = {
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
 FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.68, 0.77), "conditions_1": (0.65, 0.85),
-          "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.62), "conditions_4": (0.50, 0.47),
-          "conditions_5": (0.47, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.55, 0.81),
-          "ferncombe": (0.58, 0.66), "harrowfield": (0.58, 0.65), "hollins_green": (0.66, 0.80),
-          "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.70, 0.86),
-          "oakfield": (0.61, 0.75), "riverside": (0.58, 0.65), "st_aidans": (0.69, 0.87), "thornfield": (0.63, 0.70),
-          "walsingham": (0.55, 0.58), "st_michael": (0.63, 0.70), "wolds": (0.62, 0.76)}
+          "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.62), "conditions_4": (0.47, 0.47),
+          "conditions_5": (0.45, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.51, 0.80),
+          "ferncombe": (0.58, 0.65), "harrowfield": (0.58, 0.65), "hollins_green": (0.66, 0.80),
+          "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.68, 0.86),
+          "oakfield": (0.61, 0.74), "riverside": (0.58, 0.65), "st_aidans": (0.67, 0.87), "thornfield": (0.63, 0.70),
+          "walsingham": (0.55, 0.58), "st_michael": (0.61, 0.70), "wolds": (0.61, 0.76),
+          "fairlight": (0.52, 0.74)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -296,3 +298,15 @@ def test_a_report_quotes_the_policys_own_part_on_whom_to_tell(school, question):
     reporting = [s.heading for s in advisor.document.sections if "concerns" in s.heading.lower() or "wrong" in s.heading.lower()]
     assert answer.verdict is Verdict.REPORT and reporting
     assert any(c.section in reporting for c in answer.citations[:3])
+
+
+def test_a_permissions_duty_about_another_act_is_what_the_question_must_rule_out(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text("Brookside Primary School: Staff Social Media Policy\n\nPolitical activity\n"
+                      "Union representatives may share official union material, but must not name the school.\n",
+                      encoding="utf-8")
+    advisor = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    question = "im the union rep, can I share the national strike graphic on my facebook?"
+    assert advisor.ask(f"{question} not naming the school").verdict is Verdict.ALLOWED
+    assert advisor.ask(question).verdict is Verdict.ASK_HEADTEACHER
+    assert advisor.ask(f"{question} I'd name the school so people know we're closed").verdict is not Verdict.ALLOWED
