@@ -43,7 +43,7 @@ SCHOOLS = {
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
 FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.68, 0.77), "conditions_1": (0.65, 0.85),
-          "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.62), "conditions_4": (0.47, 0.47),
+          "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.60), "conditions_4": (0.47, 0.47),
           "conditions_5": (0.45, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.51, 0.80),
           "ferncombe": (0.58, 0.65), "harrowfield": (0.58, 0.65), "hollins_green": (0.66, 0.80),
           "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.68, 0.86),
@@ -310,3 +310,10 @@ def test_a_permissions_duty_about_another_act_is_what_the_question_must_rule_out
     assert advisor.ask(f"{question} not naming the school").verdict is Verdict.ALLOWED
     assert advisor.ask(question).verdict is Verdict.ASK_HEADTEACHER
     assert advisor.ask(f"{question} I'd name the school so people know we're closed").verdict is not Verdict.ALLOWED
+
+
+def test_letting_a_colleague_use_ones_login_is_sharing_it_and_passwords_are_the_policys_business():
+    advisor = Advisor.load(policy_path=POLICIES / "fairlight.md")
+    answer = advisor.ask("my TA's MIS login has locked her out, can she use mine for today while IT reset it?")
+    assert answer.verdict is Verdict.NOT_ALLOWED and "Passwords must not be shared" in answer.citations[0].quote
+    assert advisor.ask("how long does my password need to be for school stuff?").verdict is not Verdict.OUT_OF_SCOPE
