@@ -93,6 +93,8 @@ NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})?)\.?\s+[A-Z][^.:;!?]{2
 MAX_SUBHEADING_CHARS = 60
 SUBCLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})*)\.\d{1,2}\b")
 # A heading may be the question it answers: "6. Can I be friends with parents online?"
+# "Appendix A: Quick guide for staff", "Annex B – What to do if…": a part after the policy's numbered sections.
+APPENDIX_HEADING = re.compile(r"^(?:Appendix|Annex|Annexe|Schedule)\s+[A-Z0-9]{1,2}\b(?:\s*[:.\u2013-]\s*[A-Z][^.:;!?]{2,80}(?:…|\.\.\.)?)?$")
 NUMBERED_QUESTION_HEADING = re.compile(r"^\s*(\d{1,2})\.\s+[A-Z][^.:;!]{2,80}(?:: [^.:;!]{2,80})?\??$")
 MIN_NUMBERED_SECTIONS = 4
 # "Can I be friends with colleagues?" on a line of its own, short of the page's width, heads its answer in a
@@ -105,7 +107,7 @@ LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&
 RUNNING_LINES = 4
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 # Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
-READER_VERSION = "4"
+READER_VERSION = "5"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -279,6 +281,8 @@ def _looks_like_title(line: Line) -> bool:
 
 def _looks_like_heading(text: str, previous_text: str) -> bool:
     words = text.split()
+    if APPENDIX_HEADING.match(text) and not previous_text.endswith(":"):
+        return True  # "Appendix A: Quick guide for staff", its colon and all
     return (
         len(text) <= 90
         and len(words) <= 12
@@ -456,7 +460,7 @@ def _pdf_lines(path: Path) -> list[Line]:
     width = max((len(line) for line in raw), default=0)
     lines: list[str] = []
     items: set[int] = set()  # lines that are items of a list whose marks the PDF's text lost
-    asked: set[int] = set()  # questions standing as the headings of their answers
+    headed: set[int] = set()  # lines heading what follows: questions over their answers, appendices
     wrapped_last = ""  # the visual line the previous line ended with
     for index, line in enumerate(raw):
         previous = lines[-1] if lines else ""
@@ -474,10 +478,11 @@ def _pdf_lines(path: Path) -> list[Line]:
         # "Can I connect with former pupils?" on a line of its own, after a heading or a sentence's end: the
         # question an answer below it answers is the heading of that answer, as Markdown and Word mark it.
         question = _is_question_heading(line.strip(), previous, width)
-        if question:
-            asked.add(len(lines))
+        appendix = APPENDIX_HEADING.match(line.strip()) is not None
+        if question or appendix:
+            headed.add(len(lines))
         # A list's lead-in ("Staff must not:"), or a capital after a list's items, starts a paragraph of its own.
-        starts_anew = question or line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
+        starts_anew = question or appendix or line.rstrip().endswith(":") or (in_list and line[:1].isupper() and not full_width)
         wraps = (
             full_width
             and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
@@ -494,7 +499,7 @@ def _pdf_lines(path: Path) -> list[Line]:
                 items.add(len(lines))
             lines.append(line.strip())
         wrapped_last = line
-    return [Line(line, "bullet" if index in items else "heading" if index in asked else None) for index, line in enumerate(lines)]
+    return [Line(line, "bullet" if index in items else "heading" if index in headed else None) for index, line in enumerate(lines)]
 
 
 def _is_question_heading(text: str, previous: str, width: int) -> bool:

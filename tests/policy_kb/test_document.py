@@ -306,3 +306,10 @@ def test_a_pdfs_numbered_headings_with_a_colon_and_its_questions_on_their_own_li
     # A bullet whose glyph the PDF lost is still a bullet, not the start of a question heading.
     assert not any(heading.startswith("\x7f") for heading in headings)
     assert not any("\x7f" in clause.text for clause in document.clauses)
+
+
+def test_a_pdfs_appendices_are_sections_of_their_own():
+    headings = [section.heading for section in load_document(POLICIES / "marlowe.pdf").sections]
+    assert "Appendix A: Quick guide for staff" in headings and "Appendix B: What to do if..." in headings
+    # The appendix after a bullet that ran to the page's width does not run on from it.
+    assert not any("Appendix" in clause.text for clause in load_document(POLICIES / "marlowe.pdf").clauses)

@@ -31,6 +31,7 @@ SCHOOLS = {
     "st_michael": ("St Michael and All Angels Church of England Infant School", "md"),
     "wolds": ("Hatherby Church of England Primary School and Kelstone Primary School", "md"),
     "fairlight": ("Fairlight Primary School", "md"),
+    "marlowe": ("Marlowe Junior School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -49,7 +50,7 @@ FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.68, 0.77), "conditions_
           "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.68, 0.86),
           "oakfield": (0.61, 0.74), "riverside": (0.58, 0.65), "st_aidans": (0.66, 0.87), "thornfield": (0.63, 0.70),
           "walsingham": (0.55, 0.58), "st_michael": (0.61, 0.70), "wolds": (0.59, 0.76),
-          "fairlight": (0.52, 0.74)}
+          "fairlight": (0.52, 0.74), "marlowe": (0.70, 0.81)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
