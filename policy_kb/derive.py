@@ -297,28 +297,31 @@ def restrictions_named(text: str, knowledge: Knowledge, matcher: ConceptMatcher)
     return matcher.read(text).concepts & knowledge.restrictions
 
 
+def _parts_naming(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> tuple[list[str], list[str]]:
+    """The sentence's parts ("may hold views, but must not…" has two), and those naming the situation."""
+    parts = parts_of(sentence.text)
+    if len(parts) == 1:
+        return parts, parts
+    wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
+    return parts, [part for part in parts if wanted & _concepts(matcher, part)]
+
+
 def _permitting_part(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> str:
     """The part of the sentence that names the situation, when each of its other parts is a duty about
     another act ("Staff may belong to parents' groups as parents, but should not share what they know
     through their role"); otherwise the whole sentence ("…, but never while they are still at school")."""
-    parts = parts_of(sentence.text)
-    if len(parts) == 1:
-        return sentence.text
-    wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
-    named = [part for part in parts if wanted & _concepts(matcher, part)]
-    if len(named) != 1 or not all(OWN_DUTY.match(part) for part in parts if part is not named[0]):
+    parts, named = _parts_naming(sentence, patterns, knowledge, matcher)
+    if len(parts) == 1 or len(named) != 1 or not all(OWN_DUTY.match(part) for part in parts if part is not named[0]):
         return sentence.text
     return named[0]
 
 
 def _verdict_for(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> Verdict | None:
     """The wording of the part of the sentence that names the situation ("may hold views, but must not…")."""
-    parts = parts_of(sentence.text)
+    parts, named = _parts_naming(sentence, patterns, knowledge, matcher)
     if len(parts) == 1:
         return decided_by(sentence.text, lead_in=sentence.lead_in)
-    wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
-    named = [part for part in parts if wanted & _concepts(matcher, part)] or parts
-    verdicts = [decided_by(part, lead_in=sentence.lead_in) for part in named]
+    verdicts = [decided_by(part, lead_in=sentence.lead_in) for part in named or parts]
     strictness = [Verdict.NOT_ALLOWED, Verdict.ASK_HEADTEACHER, Verdict.REPORT, Verdict.ALLOWED]
     return next((v for v in strictness if v in verdicts), None)
 
