@@ -264,7 +264,7 @@ class Advisor:
         best_score, _, best = ranked[0] if ranked else (0.0, 0, None)
         if best is not None and best_score > 0:
             if best.verdict in PERMISSIONS and self._describes_someone_else(reading, question):
-                return self._witnessed(best)
+                return self._witnessed(best, affects_asker=self.knowledge.affected in reading.concepts)
             asks_what_the_rules_are = self.knowledge.policy_question in reading.concepts and not (
                 best.verdict is Verdict.REPORT and self.knowledge.what_to_do in reading.concepts
             )
@@ -490,12 +490,17 @@ class Advisor:
             situation=f"rules:{rule.situation_id}",
         )
 
-    def _witnessed(self, rule) -> Answer:
-        """Someone else may have broken the policy: the rule it rests on, and the duty to tell the headteacher."""
+    def _witnessed(self, rule, *, affects_asker: bool) -> Answer:
+        """Someone else may have broken the policy: the rule it rests on, and the duty to tell the headteacher;
+        aimed at the asker, the policy's own part for staff affected comes first."""
         rule_quotes = rule.citations[:1]
-        report_quotes = tuple(
-            c for c in self.knowledge.fallback_citations.get("witnessed_quotes", ()) if c not in rule_quotes
-        )
+        quoted = self.knowledge.fallback_citations
+        affected = quoted.get("affected_quotes", ()) if affects_asker else ()
+        report_quotes = tuple(dict.fromkeys(
+            c for c in (*affected, *quoted.get("witnessed_quotes", ())) if c not in rule_quotes
+        ))
+        if affected:
+            rule_quotes, report_quotes = (), (*report_quotes, *rule_quotes)[:MAX_CITED]
         return Answer(
             verdict=Verdict.REPORT,
             answer=self._text("witnessed_answer"),

@@ -114,6 +114,8 @@ class Knowledge:
     school_concept: str  # the concept the school's own name counts as
     # Words like "policy" and "rules": about social media only with something else that is.
     policy_word: str = ""
+    # Someone else's act aimed at the asker ("a dad keeps messaging me"): the policy's part for staff affected.
+    affected: str = ""
     findings: tuple[FindingRule, ...] = ()
     fallback_wording: dict[str, str] = field(default_factory=dict)  # the quotes of each fallback, as written
     derived_texts: dict[str, str] = field(default_factory=dict)  # answers for rules read from the policy itself
@@ -206,7 +208,10 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     everyday = frozenset(scope.get("everyday_concepts", "").split())
     happened = frozenset(scope.get("happened_concepts", "").split())
     kind_of = {str(k): str(v) for k, v in (scope.get("kind_of") or {}).items()}
-    roles = {key: scope.get(f"{key}_concept", "") for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word")}
+    roles = {
+        key: scope.get(f"{key}_concept", "")
+        for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word", "affected")
+    }
     unknown = (domain | risk | restrictions | everyday | happened | set(roles.values()) | set(kind_of) | set(kind_of.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
@@ -218,6 +223,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
         what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings, policy_word=roles["policy_word"],
+        affected=roles["affected"],
         derived_texts={key: _fill(value, document) for key, value in data.get("derived", {}).items() if isinstance(value, str)},
         fallback_wording={
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)

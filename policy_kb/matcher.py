@@ -139,15 +139,13 @@ class ConceptMatcher:
                 if any(part in raw and part != raw for part in self._school_words)
             ]
 
+        given_way = {(concept, start, end) for concept, start, end in matches if self._gives_way(concept, start, end, matches)}
+        # A word typed again keeps the sense a longer term gave it: "a pottery class … what I made in class".
+        settled = {(concept, raw_words[start]) for concept, start, end in given_way if end == start + 1}
         found: dict[str, bool] = {}  # concept -> seen at least once un-negated
         ruled_out: set[str] = set()
         for concept, start, end in matches:
-            yielding = self.concepts[concept]
-            if (yielding.yields or yielding.yields_to) and any(
-                other_start <= start and end <= other_end and other_end - other_start > end - start
-                and yielding.gives_way_to(other)
-                for other, other_start, other_end in matches
-            ):
+            if (concept, start, end) in given_way or (end == start + 1 and (concept, raw_words[start]) in settled):
                 continue  # "should i" inside "what should i do" is not a request for permission
             negated = self.concepts[concept].negation and _negated(raw_words, clause_of, start)
             found[concept] = found.get(concept, False) or not negated
@@ -159,6 +157,14 @@ class ConceptMatcher:
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated, frozenset(ruled_out), measures_in(question))
+
+    def _gives_way(self, concept: str, start: int, end: int, matches: list[tuple[str, int, int]]) -> bool:
+        yielding = self.concepts[concept]
+        return bool(yielding.yields or yielding.yields_to) and any(
+            other_start <= start and end <= other_end and other_end - other_start > end - start
+            and yielding.gives_way_to(other)
+            for other, other_start, other_end in matches
+        )
 
     def _school_name_at(self, raw_words: list[str], folded: str) -> list[tuple[int, int]]:
         name, length = self._school_name, len(self._school_name)

@@ -208,3 +208,20 @@ def test_views_about_religion_are_not_discrimination_but_a_joke_about_one_is(adv
 
 def test_buying_gaming_gear_is_not_about_social_media(advisor):
     assert advisor.ask("whats a decent gaming headset under £50").verdict is Verdict.OUT_OF_SCOPE
+
+
+def test_a_word_typed_again_keeps_the_sense_a_longer_term_gave_it(advisor):
+    read = advisor.matcher.read
+    assert "pupil" not in read("I go to a pottery class on tuesdays, can I post pics of what I made in class on my insta").concepts
+    assert "pupil" in read("can I post pics of what the children made in class on my insta").concepts
+    # Only the word as typed again: "governor here" is the asker, "the other governors" are colleagues.
+    assert "colleague" in read("Governor here. Can I be fb friends with the other community governors?").concepts
+
+
+def test_an_incident_aimed_at_the_asker_quotes_the_policys_part_for_staff_affected(advisor):
+    aimed = advisor.ask("One of the dads has been DMing me on fb since I blocked him on insta, saying he knows what car I drive")
+    assert aimed.verdict is Verdict.REPORT
+    assert aimed.citations[0].section == "Support for those affected or involved"
+    seen = advisor.ask("my colleague posted a photo of her class on her public insta")
+    assert seen.verdict is Verdict.REPORT
+    assert "Support for those affected or involved" not in {citation.section for citation in seen.citations}
