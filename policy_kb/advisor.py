@@ -96,7 +96,7 @@ class Advisor:
         policy_path = policy_path or BUNDLED_POLICY
         knowledge_path = knowledge_path or BUNDLED_KNOWLEDGE
         document = load_document(policy_path, school_name=school_name, cache_dir=cache_dir)
-        curated = load_knowledge(knowledge_path, document)
+        curated = load_knowledge(knowledge_path, document, cache_dir=cache_dir)
         knowledge, summary = rules_for(
             curated, document, cache_dir=cache_dir, rules_path=rules_path,
             # Only read when rules must be derived: the bundled policy's start-up reads no file twice.

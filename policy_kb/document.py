@@ -107,7 +107,7 @@ LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&
 RUNNING_LINES = 4
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 # Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
-READER_VERSION = "5"
+READER_VERSION = "6"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -263,6 +263,20 @@ def _numbered_through(lines: list[Line]) -> set[int]:
                 chain.append(index)
         longest = max(longest, chain, key=len)
     return set(longest) if len(longest) >= MIN_NUMBERED_SECTIONS else set()
+
+
+def _without_running(page: list[str], running: set[str], *, first: bool) -> list[str]:
+    """The page without its running header and footer. On the first page the same words again under the
+    header are its title block's ("St Columba's Primary School" printed as the header and as the title)."""
+    seen: set[str] = set()
+    kept = []
+    for line in page:
+        key = _numberless(line)
+        if key in running and not (first and key in seen and any(char.isalpha() for char in key)):
+            seen.add(key)
+            continue
+        kept.append(line)
+    return kept
 
 
 def _numberless(line: str) -> str:
@@ -454,8 +468,8 @@ def _pdf_lines(path: Path) -> list[Line]:
     # Fonts' ligatures ("ﬁ" in "deﬁnitions") become their letters, so the words match what staff type.
     pages = [[unicodedata.normalize("NFKC", line) for line in page] for page in pages]
     raw = [
-        line.rstrip() for page in pages for line in page
-        if line.strip() and _numberless(line) not in running and not PAGE_NUMBER.match(line)
+        line.rstrip() for number, page in enumerate(pages) for line in _without_running(page, running, first=number == 0)
+        if line.strip() and not PAGE_NUMBER.match(line)
     ]
     width = max((len(line) for line in raw), default=0)
     lines: list[str] = []

@@ -15,6 +15,7 @@ from pathlib import Path
 from policy_kb.answer import Citation, Verdict
 from policy_kb.document import PolicyDocument
 from policy_kb.errors import PolicyLoadError
+from policy_kb.json_cache import cached
 from policy_kb.limits import LimitDimensions, Limits, Permission, read_dimensions
 from policy_kb.text import fold, tokens
 
@@ -116,6 +117,10 @@ class Knowledge:
     policy_word: str = ""
     # Someone else's act aimed at the asker ("a dad keeps messaging me"): the policy's part for staff affected.
     affected: str = ""
+    # A message that opens with a job alone ("Site manager.", "Supply teacher here -") introduces the asker:
+    # the job's words (of these concepts) are the asker's own role (this concept), not a colleague.
+    job_concepts: frozenset[str] = frozenset()
+    introduction: str = ""
     findings: tuple[FindingRule, ...] = ()
     fallback_wording: dict[str, str] = field(default_factory=dict)  # the quotes of each fallback, as written
     derived_texts: dict[str, str] = field(default_factory=dict)  # answers for rules read from the policy itself
@@ -129,10 +134,12 @@ class Knowledge:
     reporting_headings: tuple[str, ...] = ()
 
 
-def read_toml(path: Path, *, what: str) -> dict:
-    """A TOML file the school edits, or one clear line saying what is wrong with it."""
+def read_toml(path: Path, *, what: str, cache_dir: Path | None = None) -> dict:
+    """A TOML file the school edits, or one clear line saying what is wrong with it. With a cache folder,
+    a file read before is not parsed again (the knowledge file is long, and Python's TOML reader slow)."""
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        source = Path(path).read_bytes()
+        return cached(cache_dir, "toml", source, lambda: tomllib.loads(source.decode("utf-8")))
     except FileNotFoundError:
         raise PolicyLoadError(f"{what} not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -141,8 +148,8 @@ def read_toml(path: Path, *, what: str) -> dict:
         raise PolicyLoadError(f"{what} is not valid TOML ({error}): {path}") from None
 
 
-def load_knowledge(path: Path, document: PolicyDocument) -> Knowledge:
-    data = read_toml(path, what="knowledge file")
+def load_knowledge(path: Path, document: PolicyDocument, *, cache_dir: Path | None = None) -> Knowledge:
+    data = read_toml(path, what="knowledge file", cache_dir=cache_dir)
     try:
         return _build_knowledge(data, document, path)
     except (AttributeError, TypeError, KeyError) as error:
@@ -207,12 +214,13 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     restrictions = frozenset(scope.get("restriction_concepts", "").split())
     everyday = frozenset(scope.get("everyday_concepts", "").split())
     happened = frozenset(scope.get("happened_concepts", "").split())
+    jobs = frozenset(scope.get("job_concepts", "").split())
     kind_of = {str(k): str(v) for k, v in (scope.get("kind_of") or {}).items()}
     roles = {
         key: scope.get(f"{key}_concept", "")
-        for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word", "affected")
+        for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word", "affected", "introduction")
     }
-    unknown = (domain | risk | restrictions | everyday | happened | set(roles.values()) | set(kind_of) | set(kind_of.values())) - set(concepts) - {""}
+    unknown = (domain | risk | restrictions | everyday | happened | jobs | set(roles.values()) | set(kind_of) | set(kind_of.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
@@ -223,7 +231,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         concepts, tuple(situations), tuple(problems), fallback, fallback_citations, domain, risk, restrictions, everyday,
         asking=roles["asking"], third_party=roles["third_party"], policy_question=roles["policy_question"],
         what_to_do=roles["what_to_do"], school_concept=roles["school"], findings=findings, policy_word=roles["policy_word"],
-        affected=roles["affected"],
+        affected=roles["affected"], job_concepts=jobs, introduction=roles["introduction"],
         derived_texts={key: _fill(value, document) for key, value in data.get("derived", {}).items() if isinstance(value, str)},
         fallback_wording={
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
@@ -283,15 +291,18 @@ class QuoteIndex:
     def __init__(self, document: PolicyDocument):
         self.document = document
         self._clauses = [(clause, _normalise(clause.text)) for clause in document.clauses]
+        self._positions: dict[int, list[int]] = {}  # by clause index, found once: a clause is quoted many times
 
     def cite(self, quote: str) -> Citation | None:
         wanted = _normalise(_fill(quote, self.document))
         if not wanted:
             return None
-        for clause, normalised in self._clauses:
+        for number, (clause, normalised) in enumerate(self._clauses):
             start = normalised.find(wanted)
             if start >= 0:
-                positions = _kept_positions(clause.text)
+                positions = self._positions.get(number)
+                if positions is None:
+                    positions = self._positions[number] = _kept_positions(clause.text)
                 exact = clause.text[positions[start] : positions[start + len(wanted) - 1] + 1]
                 return Citation(section=clause.section, quote=exact, clause_id=clause.clause_id)
         return None
@@ -325,6 +336,9 @@ def _kept_positions(text: str) -> list[int]:
             if not previous_space:
                 positions.append(position)
             previous_space = True
+        elif char.isascii():
+            positions.append(position)
+            previous_space = False
         else:
             # Lower-casing can turn one character into two ("İ" -> "i̇"): each keeps its source position.
             positions.extend([position] * len(char.translate(_PLAIN).lower()))

@@ -37,6 +37,9 @@ CLAUSE_BREAK = re.compile(r"[.!?;:,()\"\u201c\u201d]+|\s['\u2018\u2019]|['\u2018
 CONTRACTION = re.compile(r"\b(i|we|you|she|he|it|they)'ll\b")  # "I'll" is not "ill"
 NUMBERED_THINGS = {"year", "yr", "y", "ks", "stage", "class", "room", "group", "set", "p", "grade"}
 SUBREDDIT = re.compile(r"(?<![\w/])r/\w+")  # "r/TeachingUK" is Reddit, not the word "are"
+# "Supply teacher here.", "Office manager -": at most this many words open a message that introduces its asker.
+MAX_INTRODUCTION = 4
+POINTING_WORDS = frozenset({"the", "my", "our", "your", "his", "her", "their", "this", "that", "one", "another", "other", "a", "an"})
 TEXT_SPEAK = {"cn": "can", "cud": "could", "u": "you", "ur": "your", "r": "are", "b": "be", "2": "to", "wiv": "with", "wit": "with", "pls": "please", "plz": "please", "ppl": "people", "pic": "pic", "msg": "message", "msgs": "messages", "txt": "text", "abt": "about", "coz": "because", "cos": "because", "bc": "because", "tho": "though", "gonna": "going to", "wanna": "want to", "ok2": "ok to", "okay2": "okay to", "sch": "school", "skool": "school", "yr": "year", "yrs": "years", "kiddos": "kids", "kiddies": "kids", "aloud": "allowed", "brake": "break"}
 
 
@@ -59,6 +62,7 @@ class ConceptMatcher:
         # "I've emailed Mr Okafor" is "I've emailed the headteacher" where the policy names him so.
         self._roles = RoleWords(people or {})
         self.kind_of = knowledge.kind_of
+        self._jobs, self._introduction = knowledge.job_concepts, knowledge.introduction
         # Parts of the school's own name ("alderley") inside a handle like @MissJ_AlderleyEdgePrimary.
         self._school_concept = knowledge.school_concept
         self._school_words = tuple(
@@ -139,6 +143,7 @@ class ConceptMatcher:
                 if any(part in raw and part != raw for part in self._school_words)
             ]
 
+        matches = self._introduced(matches, raw_words, clause_of)
         given_way = {(concept, start, end) for concept, start, end in matches if self._gives_way(concept, start, end, matches)}
         # A word typed again keeps the sense a longer term gave it: "a pottery class … what I made in class".
         settled = {(concept, raw_words[start]) for concept, start, end in given_way if end == start + 1}
@@ -157,6 +162,21 @@ class ConceptMatcher:
         present = frozenset(name for name, positive in found.items() if positive)
         negated = frozenset(name for name, positive in found.items() if not positive)
         return Reading(tuple(words), present, negated, frozenset(ruled_out), measures_in(question))
+
+    def _introduced(self, matches: list[tuple[str, int, int]], raw_words: list[str], clause_of: list[int]) -> list[tuple[str, int, int]]:
+        """"Site manager. Can I…": an opening of a job's words and nothing else is the asker saying who
+        they are; those words name no colleague."""
+        opening = [position for position, clause in enumerate(clause_of) if clause == 0]
+        if not self._introduction or not opening or len(opening) > MAX_INTRODUCTION or len(opening) == len(clause_of):
+            return matches
+        jobs = [(concept, start, end) for concept, start, end in matches if concept in self._jobs and end <= len(opening)]
+        said = [raw_words[position] for position in opening]
+        last = len(said) - 1 - (said[-1] == "here")
+        # "The new TA, …", "my TA -" point at someone; "Site manager.", "Supply teacher here" introduce.
+        if last < 0 or not any(start <= last < end for _, start, end in jobs) or set(said) & POINTING_WORDS:
+            return matches
+        kept = [match for match in matches if match not in jobs]
+        return kept + [(self._introduction, 0, len(opening))]
 
     def _gives_way(self, concept: str, start: int, end: int, matches: list[tuple[str, int, int]]) -> bool:
         yielding = self.concepts[concept]

@@ -27,6 +27,9 @@ STEM_EXCEPTIONS = {
 
 def fold(text: str) -> str:
     """Lower case, plain apostrophes and dashes, accents removed: emoji and other scripts are kept."""
+    if text.isascii():
+        # Nothing to decompose: most of what staff type, and every term.
+        return text.replace("`", "'").lower()
     text = unicodedata.normalize("NFKD", text.translate(APOSTROPHES))
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 

@@ -21,7 +21,9 @@ _FORBIDS = re.compile(
 # "is not intended to prevent", "nothing in this policy stops": a negation that permits.
 _NOT_PREVENTING = re.compile(
     r"\bnot (?:intended |meant |designed )?(?:to )?(?:prevent|stop|restrict|discourage)\w*\b|\bnothing in this policy\b"
-    r"|\b(?:do|does|will) not (?:need|require|have to)\b|\bno need (?:to|for)\b",
+    r"|\b(?:do|does|will) not (?:need|require|have to)\b|\bno need (?:to|for)\b"
+    # "No one is expected to reply outside working hours": a duty lifted, nothing forbidden.
+    r"|\b(?:is|are) not (?:expected|required|obliged) to\b|\b(?:no one|nobody|no member of staff) is (?:expected|required|obliged) to\b",
     re.IGNORECASE,
 )
 _ASKS_FIRST = re.compile(
@@ -94,8 +96,9 @@ def decided_by(sentence: str, *, lead_in: str = "") -> Verdict | None:
     return inherited
 
 
-# "Phones may be used only in the staffroom at lunchtime": a permission that holds in some cases only.
-_LIMITED = re.compile(r"\bonly\b|\b(?:limited|restricted|confined) to\b|\bapproved\b|\bprovided\b|\bproviding\b|\bas long as\b|\bso long as\b|\bif\b|\bwhere\b|\bwhen\b", re.IGNORECASE)
+# "Phones may be used only in the staffroom at lunchtime": a permission that holds in some cases only;
+# "…posts from the school's accounts, which are approved…" describes the posts: no limit on the staff.
+_LIMITED = re.compile(r"\bonly\b|\b(?:limited|restricted|confined) to\b|(?<!which are )(?<!that are )(?<!which have been )\bapproved\b|\bprovided\b|\bproviding\b|\bas long as\b|\bso long as\b|\bif\b|\bwhere\b|\bwhen\b", re.IGNORECASE)
 
 
 def _wording(text: str) -> Verdict | None:

@@ -70,6 +70,7 @@ FLOORS = {
     "advisor_questions_34.jsonl": (0.92, 0.87),
     "advisor_questions_35.jsonl": (0.84, 0.84),
     "advisor_questions_36.jsonl": (0.90, 0.86),
+    "advisor_questions_37.jsonl": (0.80, 0.84),
 }
 
 

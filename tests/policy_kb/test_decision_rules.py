@@ -225,3 +225,12 @@ def test_an_incident_aimed_at_the_asker_quotes_the_policys_part_for_staff_affect
     seen = advisor.ask("my colleague posted a photo of her class on her public insta")
     assert seen.verdict is Verdict.REPORT
     assert "Support for those affected or involved" not in {citation.section for citation in seen.citations}
+
+
+def test_a_job_opening_the_message_is_the_askers_own(advisor):
+    read = advisor.matcher.read
+    introduced = read("Site manager. I'm in a vintage tractor group on facebook, ok to post pics of my tractor?").concepts
+    assert "self_role" in introduced and "colleague" not in introduced
+    # Pointing at someone is not saying who one is.
+    assert "colleague" in read("The new TA, can I add her on fb?").concepts
+    assert "colleague" in read("my TA - can I follow her on insta").concepts

@@ -416,3 +416,15 @@ def test_when_and_a_verbs_own_not_are_read_as_one_condition(advisor, sentence):
                                    "everyone in it is fine with it", "they're all happy for me to"])
 def test_the_people_pictured_agreeing(advisor, words):
     assert "their_consent" in advisor.matcher.read(words).concepts
+
+
+def test_a_connection_is_made_in_a_personal_capacity(tmp_path):
+    # "…in a personal capacity" is a disclaimer a view must carry; a friend request is made as oneself.
+    policy = tmp_path / "policy.txt"
+    policy.write_text(
+        "Ashby Fields Primary School: Staff Social Media Policy\n\nPupils and former pupils\n"
+        "Once a former pupil is 18 or over, staff may connect and communicate with them on social media in a personal "
+        "capacity.\n", encoding="utf-8")
+    advisor = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    assert advisor.ask("ex pupil now 22 wants to connect on linkedin, is that ok").verdict is Verdict.ALLOWED
+    assert advisor.ask("a former pupil added me on insta, she is 15 now. can I accept?").verdict is Verdict.NOT_ALLOWED

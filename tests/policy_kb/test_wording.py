@@ -18,6 +18,9 @@ CASES = [
     ("Personal phones may be used only in the staffroom at lunchtime.", Verdict.ASK_HEADTEACHER),
     ("This policy is not intended to prevent the use of social media.", Verdict.ALLOWED),
     ("Staff do not need approval for personal accounts that have nothing to do with education.", Verdict.ALLOWED),
+    # A duty lifted forbids nothing; a relative clause describing what is shared limits no one.
+    ("No one is expected to reply to colleagues outside working hours.", Verdict.ALLOWED),
+    ("Staff are encouraged to share posts from the school's official accounts, which are approved and covered by consent.", Verdict.ALLOWED),
     # Consequences and descriptions are not permissions.
     ("Staff may be subject to disciplinary action.", None),
     ("Social media means any website or app that lets people share content.", None),
