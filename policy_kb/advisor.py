@@ -454,7 +454,9 @@ class Advisor:
         asking = self.knowledge.asking in reading.concepts or (
             questioning and self.knowledge.what_to_do not in reading.concepts
         )
-        return self.knowledge.third_party in reading.concepts and not asking
+        # "A Y5 girl just followed me… what now": someone else's act aimed at the asker is someone else's too.
+        acted = self.knowledge.third_party in reading.concepts or self.knowledge.affected in reading.concepts
+        return acted and not asking
 
     def _section_asked_about(self, reading) -> list[Clause]:
         """"What does the policy say about AI tools?": the clauses nearest to the question, when the nearest

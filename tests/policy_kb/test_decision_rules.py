@@ -234,3 +234,13 @@ def test_a_job_opening_the_message_is_the_askers_own(advisor):
     # Pointing at someone is not saying who one is.
     assert "colleague" in read("The new TA, can I add her on fb?").concepts
     assert "colleague" in read("my TA - can I follow her on insta").concepts
+
+
+def test_someone_elses_act_aimed_at_the_asker_is_reported(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text("Ashby Fields Primary School: Staff Social Media Policy\n\nContact with pupils\n"
+                      "Staff must not follow, friend or message current pupils on any personal account.\n", encoding="utf-8")
+    advisor = Advisor.load(policy_path=policy, cache_dir=tmp_path)
+    assert advisor.ask("a y5 girl keeps messaging me on tiktok. i havent replied. what do i do").verdict is Verdict.REPORT
+    # Asked before it happens, the rule answers.
+    assert advisor.ask("a y5 girl wants to follow me on tiktok, can I follow her back?").verdict is Verdict.NOT_ALLOWED
