@@ -495,18 +495,14 @@ class Advisor:
     def _witnessed(self, rule, *, affects_asker: bool) -> Answer:
         """Someone else may have broken the policy: the rule it rests on, and the duty to tell the headteacher;
         aimed at the asker, the policy's own part for staff affected comes first."""
-        rule_quotes = rule.citations[:1]
         quoted = self.knowledge.fallback_citations
         affected = quoted.get("affected_quotes", ()) if affects_asker else ()
-        report_quotes = tuple(dict.fromkeys(
-            c for c in (*affected, *quoted.get("witnessed_quotes", ())) if c not in rule_quotes
-        ))
-        if affected:
-            rule_quotes, report_quotes = (), (*report_quotes, *rule_quotes)[:MAX_CITED]
+        told = quoted.get("witnessed_quotes", ())
+        ordered = (*affected, *told, *rule.citations[:1])[:MAX_CITED] if affected else (*rule.citations[:1], *told)
         return Answer(
             verdict=Verdict.REPORT,
             answer=self._text("witnessed_answer"),
-            citations=rule_quotes + report_quotes,
+            citations=tuple(dict.fromkeys(ordered)),
             next_steps=(self._text("witnessed_next_step"),),
             situation=f"witnessed:{rule.situation_id}",
         )

@@ -7,8 +7,6 @@ written and clauses with ids that stay the same from one load to the next."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -17,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from policy_kb.errors import PolicyLoadError
+from policy_kb.json_cache import cached
 from policy_kb.people import naming_clauses, people_named
 
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -384,23 +383,12 @@ def _table_lines(rows: list[list[str]]) -> list[Line]:
 
 def _cached_lines(path: Path, cache_dir: Path | None) -> list[Line]:
     """A Word or PDF file's lines, parsed once per version of the file and then read from the cache."""
-    data = path.read_bytes()
-    cache = None
-    if cache_dir is not None:
-        key = hashlib.sha256(READER_VERSION.encode() + b"\0" + data).hexdigest()[:32]
-        cache = Path(cache_dir) / f"policy-text-{key}.json"
-        try:
-            return [Line(text, hint) for text, hint in json.loads(cache.read_text(encoding="utf-8"))]
-        except (OSError, ValueError, TypeError):
-            pass  # not parsed yet
-    lines = _docx_lines(path) if path.suffix.lower() == ".docx" else _pdf_lines(path)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps([[line.text, line.hint] for line in lines], ensure_ascii=False), encoding="utf-8")
-        except OSError:
-            pass  # the next start parses it again
-    return lines
+    def parse() -> list[list]:
+        lines = _docx_lines(path) if path.suffix.lower() == ".docx" else _pdf_lines(path)
+        return [[line.text, line.hint] for line in lines]
+
+    source = READER_VERSION.encode() + b"\0" + path.read_bytes()
+    return [Line(text, hint) for text, hint in cached(cache_dir, "policy-text", source, parse)]
 
 
 def _docx_lines(path: Path) -> list[Line]:
