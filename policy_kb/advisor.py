@@ -161,7 +161,10 @@ class Advisor:
             if clause.section not in cited and decided_by(clause.text) is Verdict.REPORT:
                 return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         for clause in found:
-            if clause.clause_id not in quoted and (decided_by(clause.text) is Verdict.REPORT or imposes_a_report(clause.text)):
+            wording = decided_by(clause.text)
+            # "…should not post it and should seek the headteacher's advice first" asks before acting: no report.
+            if clause.clause_id not in quoted and (wording is Verdict.REPORT or (
+                    imposes_a_report(clause.text) and wording is not Verdict.ASK_HEADTEACHER)):
                 return replace(answer, citations=(*answer.citations, self._cite_clause(clause)))
         return answer
 
@@ -204,6 +207,11 @@ class Advisor:
             return answer
         if answer.situation.startswith(REPORTED):
             # The policy's own sentence for the case says whom to tell once it has happened: that duty stands.
+            return answer
+        if answer.verdict is Verdict.REPORT and reading.concepts & self.knowledge.urgent and (
+                self.knowledge.what_to_do in reading.concepts):
+            # "A pupil messaged me that she doesn't want to be alive, what do I do?": whom to tell about a
+            # child at risk is not the model's to doubt (a post about one is another matter).
             return answer
         if opinion.verdict is Verdict.ALLOWED:
             return answer

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from policy_kb.answer import Citation, Verdict
-from policy_kb.document import Clause, PolicyDocument
+from policy_kb.document import SUBHEADING, Clause, PolicyDocument
 from policy_kb.knowledge import Knowledge, Situation
 from policy_kb.limits import LIMITED_VERDICTS, WITHOUT, Limits, Permission
 from policy_kb.matcher import ConceptMatcher
@@ -23,11 +23,15 @@ from policy_kb.measures import MEASURED
 from policy_kb.search import STOPWORDS
 from policy_kb.text import tokens
 from policy_kb.wording import (
+    conditions_of_what_it_does_not_prevent,
     decided_by, exception_part, forbids, grants_within_limits, has_condition, imposes_a_report, parts_of, permitted_part,
 )
 
 # "…, but should not share information gained through their role": a duty of its own, with a verb of its own.
 OWN_DUTY = re.compile(r"^\s*(?:(?:staff|they|you|employees?)\s+)?(?:must|should|shall)\s+(?:not\s+|never\s+)?(?!be\b)[a-z]+", re.IGNORECASE)
+
+# "…but should not expect a reply": what staff should not expect or assume is no act of theirs.
+EXPECTATIONS = {"expect", "assume", "presume", "rely", "feel", "worry"}
 
 # Concepts that describe how a question is put ("can I", "what are the rules on"), never a policy's subject.
 QUESTION_FORMS = re.compile(r"_q$")
@@ -101,7 +105,9 @@ def derive_rules(document: PolicyDocument, knowledge: Knowledge, *, sentences: l
 def split_sentences(document: PolicyDocument, matcher: ConceptMatcher) -> list[Sentence]:
     sentences = []
     for section in document.sections:
-        heading_concepts = _concepts(matcher, section.heading)
+        # A subsection is told from its neighbours by its own heading, not by the section's they share.
+        heading = section.heading.rsplit(SUBHEADING, 1)[-1]
+        heading_concepts = _concepts(matcher, heading)
         lead_in, lead_in_concepts = "", frozenset()
         for clause in section.clauses:
             if clause.kind == "paragraph":
@@ -115,7 +121,7 @@ def split_sentences(document: PolicyDocument, matcher: ConceptMatcher) -> list[S
                 context = previous or lead_in
                 # Its wording may come from the sentence before; what it is about, only from its list's lead-in.
                 concepts = _concepts(matcher, part) | lead_in_concepts
-                words = Counter(t for t in tokens(f"{section.heading} {context} {part}") if t not in STOPWORDS)
+                words = Counter(t for t in tokens(f"{heading} {context} {part}") if t not in STOPWORDS)
                 sentences.append(Sentence(clause, part.strip(), context, concepts, heading_concepts, words))
                 previous = part
             if clause.kind == "paragraph" and clause.text.rstrip().endswith(":"):
@@ -194,7 +200,13 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
     # A yes is left to the headteacher when it would allow what schools' policies restrict (this policy may
     # well allow it, but a wrong yes is the one answer a school cannot take back), or when the sentence only
     # half names the case; so is a sentence whose wording permits, forbids or asks nothing.
-    limits, lifts, every_condition_read = _limits(sentence, knowledge, matcher)
+    permitting = _permitting_part(sentence, patterns, knowledge, matcher)
+    # "…may message colleagues at weekends, but should not expect a reply unless on the same rota": the
+    # condition of what staff should not expect is no limit of the permission.
+    expectation_only = permitting != sentence.text and all(
+        _only_an_expectation(part) for part in parts_of(sentence.text) if part != permitting)
+    limits, lifts, every_condition_read = _limits(replace(sentence, text=permitting) if expectation_only else sentence,
+                                                  knowledge, matcher)
     # "…must report it to the DSL. Staff may then block the account.": the sentence before speaks for it.
     reports = imposes_a_report(sentence.text) or imposes_a_report(sentence.lead_in)
     if limits and every_condition_read and cover >= SURE_COVER and verdict in LIMITED_VERDICTS:
@@ -204,7 +216,6 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
     if verdict is Verdict.ALLOWED and limits and cover >= SURE_COVER:
         # "Staff who are related to a pupil may…": a yes for some askers only, checked against each question.
         return DerivedRule(situation.situation_id, Verdict.ASK_HEADTEACHER, citation, "high", total, limits, lifts, reports)
-    permitting = _permitting_part(sentence, patterns, knowledge, matcher)
     guessed_yes = verdict is Verdict.ALLOWED and (
         cover < SURE_COVER or (situation.verdict in RESTRICTIVE and cover < FULL_COVER)
         # "…other than those they line-manage", "…but never while they are still at school": a yes with a
@@ -222,7 +233,8 @@ def _derive_rule(situation: Situation, sentences, like: list[float], weights, kn
         # "Union representatives may share union material, but must not name the school": what its duties
         # forbid, the question must rule out ("not naming the school"); naming it is outside the yes.
         forbidden = frozenset().union(*(
-            _concepts(matcher, part) & knowledge.restrictions for part in parts_of(sentence.text) if part != permitting))
+            _concepts(matcher, part) & knowledge.restrictions for part in parts_of(sentence.text)
+            if part != permitting and not _only_an_expectation(part)))
         lifts = tuple(sorted(restrictions_named(permitting, knowledge, matcher) - forbidden))
         limits = ((WITHOUT, tuple(sorted(forbidden))),) if forbidden else ()
         return DerivedRule(situation.situation_id, verdict, citation, confidence, total, limits, lifts, reports)
@@ -243,7 +255,13 @@ def _limits(sentence: Sentence, knowledge: Knowledge, matcher: ConceptMatcher) -
     # way through is only what follows "unless", "except"… ("must not use phones in classrooms, except in an
     # emergency": the classroom is where the no holds, not a way out of it).
     # A permission's own exceptions ("…except when you are on duty") are where it does not hold: no limits.
-    limited, leaves_out = (exception_part(sentence.text), False) if forbids(sentence.text) else permitted_part(sentence.text)
+    condition = conditions_of_what_it_does_not_prevent(sentence.text)
+    if forbids(sentence.text):
+        limited, leaves_out = exception_part(sentence.text), False
+    elif condition is not None:
+        limited, leaves_out = condition, False
+    else:
+        limited, leaves_out = permitted_part(sentence.text)
     if len(limited) > MAX_LIMITED_CHARS:
         # Longer than any one rule: bullets a PDF ran together ("Staff may: … Staff must not: …").
         return (), (), False
@@ -303,7 +321,16 @@ def _parts_naming(sentence: Sentence, patterns, knowledge: Knowledge, matcher: C
     if len(parts) == 1:
         return parts, parts
     wanted = {name for pattern in patterns for name in pattern if knowledge.concepts[name].weight >= 1}
-    return parts, [part for part in parts if wanted & _concepts(matcher, part)]
+    named = [part for part in parts if wanted & _concepts(matcher, part)]
+    # "Staff may message colleagues at weekends, but should not expect a reply": a part saying
+    # what they should not expect says nothing about doing it.
+    about_the_act = [part for part in named if not _only_an_expectation(part)]
+    return parts, about_the_act or named
+
+
+def _only_an_expectation(part: str) -> bool:
+    duty = OWN_DUTY.match(part)
+    return duty is not None and duty.group().split()[-1].lower() in EXPECTATIONS
 
 
 def _permitting_part(sentence: Sentence, patterns, knowledge: Knowledge, matcher: ConceptMatcher) -> str:

@@ -24,6 +24,9 @@ BULLET = re.compile(r"^\s*(?:[·•▪◦●\-\*–\x7f]|\(?[a-z]\))\s+")
 NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+\S")
 SENTENCE_END = (".", ":", ";", ",", "!", "?")
 CLAUSE_NUMBER = re.compile(r"^\d{1,2}\.\d{1,2}[.)]?\s")
+WORD_NAMESPACE = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# A subsection's heading is shown under its section's: "Contact with Parents › Personal Accounts".
+SUBHEADING = " › "
 MARKDOWN_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
 # Column headings that word every rule in their column.
 COLUMN_RULE = re.compile(
@@ -82,6 +85,7 @@ class PolicyDocument:
 class Line:
     text: str
     hint: str | None = None  # "heading" or "bullet" when the source format says so
+    level: int | None = None  # a heading's depth where the format marks it: Markdown's "###", Word's "Heading 3"
 
 
 # "5. Professional boundaries" is a heading when clauses "5.1", "5.2" follow it.
@@ -106,7 +110,7 @@ LISTING_HEADING = re.compile(r"^[A-Z][^,]*(?:, [A-Z][^,]*)*, [A-Z][^,]* (?:and|&
 RUNNING_LINES = 4
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 # Bumped whenever reading a Word or PDF file changes what it gives, so an old cache of its lines is never read.
-READER_VERSION = "6"
+READER_VERSION = "7"
 PARSED_FORMATS = {".docx", ".pdf"}  # slow enough to parse that a start-up reads them from the cache
 
 
@@ -139,7 +143,7 @@ def load_document(path: Path, *, school_name: str = "", cache_dir: Path | None =
 
 
 def build_document(lines: list[Line], *, source: str, school_name: str = "") -> PolicyDocument:
-    cleaned = _mark_numbered_headings([Line(_clean(line.text), line.hint) for line in lines])
+    cleaned = _mark_numbered_headings([Line(_clean(line.text), line.hint, line.level) for line in lines])
     full_text = "\n".join(line.text for line in cleaned)
     school = school_name.strip() or detect_school_name(full_text)
 
@@ -148,6 +152,8 @@ def build_document(lines: list[Line], *, source: str, school_name: str = "") -> 
     title = ""
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     previous_text = ""
+    titling_levels = _titling_levels(cleaned)
+    parents: list[Line] = []
     for index, line in enumerate(cleaned):
         if not line.text:
             continue
@@ -159,7 +165,14 @@ def build_document(lines: list[Line], *, source: str, school_name: str = "") -> 
         if line.hint == "heading" or (
             not headings_marked and line.hint is None and not current_is_empty and _looks_like_heading(line.text, previous_text)
         ):
-            sections.append((line.text, []))
+            if line.level is not None:
+                parents = [parent for parent in parents if parent.level < line.level]
+                heading = SUBHEADING.join([*(parent.text for parent in parents), line.text])
+                if line.level not in titling_levels:
+                    parents.append(line)
+            else:
+                heading = line.text
+            sections.append((heading, []))
         else:
             if not sections:
                 sections.append((title or "Introduction", []))
@@ -188,6 +201,13 @@ def build_document(lines: list[Line], *, source: str, school_name: str = "") -> 
             )
         )
     return PolicyDocument(title=title, school_name=school, sections=tuple(built), source=source)
+
+
+def _titling_levels(lines: list[Line]) -> set[int]:
+    """The level of a heading that stands alone at the top ("# Staff Handbook, Section 9: Online Conduct"):
+    it titles the document, and the headings under it are sections in their own right."""
+    levels = Counter(line.level for line in lines if line.hint == "heading" and line.level is not None and line.text)
+    return {min(levels)} if levels and levels[min(levels)] == 1 else set()
 
 
 def detect_school_name(text: str) -> str:
@@ -345,7 +365,7 @@ def _markdown_lines(raw: str) -> list[Line]:
         heading = re.match(r"^#{1,6}\s+(.*)$", stripped)
         if heading:
             flush()
-            lines.append(Line(heading.group(1).strip().strip("#").strip(), "heading"))
+            lines.append(Line(heading.group(1).strip().strip("#").strip(), "heading", len(stripped) - len(stripped.lstrip("#"))))
         elif re.match(r"^([-*+]|\d{1,3}[.)])\s+", stripped):
             flush()
             lines.append(Line(re.sub(r"^[-*+]\s+", "", stripped), "bullet"))
@@ -385,10 +405,10 @@ def _cached_lines(path: Path, cache_dir: Path | None) -> list[Line]:
     """A Word or PDF file's lines, parsed once per version of the file and then read from the cache."""
     def parse() -> list[list]:
         lines = _docx_lines(path) if path.suffix.lower() == ".docx" else _pdf_lines(path)
-        return [[line.text, line.hint] for line in lines]
+        return [[line.text, line.hint, line.level] for line in lines]
 
     source = READER_VERSION.encode() + b"\0" + path.read_bytes()
-    return [Line(text, hint) for text, hint in cached(cache_dir, "policy-text", source, parse)]
+    return [Line(text, hint, level) for text, hint, level in cached(cache_dir, "policy-text", source, parse)]
 
 
 def _docx_lines(path: Path) -> list[Line]:
@@ -416,18 +436,28 @@ def _docx_lines(path: Path) -> list[Line]:
 def _docx_paragraph(paragraph) -> Line:
     style = (paragraph.style.name if paragraph.style is not None else "").lower()
     numbered = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
-    outline = paragraph._p.pPr is not None and paragraph._p.pPr.find(
-        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}outlineLvl"
-    ) is not None
-    if style.startswith(("heading", "title")) or outline:
+    outline = paragraph._p.pPr.find(f"{WORD_NAMESPACE}outlineLvl") if paragraph._p.pPr is not None else None
+    level = None
+    if style.startswith(("heading", "title")) or outline is not None:
         hint = "heading"
+        level = _docx_heading_level(style, outline)
     elif numbered and _bold(paragraph) and len(paragraph.text) <= 90:
         hint = "heading"  # a Word-numbered heading typed in bold body text: "5. Contact with parents"
     elif "list" in style or numbered:
         hint = "bullet"
     else:
         hint = None
-    return Line(paragraph.text, hint)
+    return Line(paragraph.text, hint, level)
+
+
+def _docx_heading_level(style: str, outline) -> int | None:
+    if style.startswith("title"):
+        return 0
+    number = re.search(r"\d+", style) if style.startswith("heading") else None
+    if number:
+        return int(number.group())
+    value = outline.get(f"{WORD_NAMESPACE}val") if outline is not None else None
+    return int(value) + 1 if value is not None and value.isdigit() else None
 
 
 def _bold(paragraph) -> bool:

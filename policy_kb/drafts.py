@@ -17,6 +17,8 @@ _AFTER_COLON = re.compile(
     r"(?:check|ok to post|okay to post|alright to post|fine to post|before i post|draft|caption|bio)[^:\n]{0,40}:\s*(?P<draft>.{20,})$",
     re.IGNORECASE | re.DOTALL,
 )
+# Or a post pasted under a line that asks about it ("thoughts?", "ok for insta?").
+_UNDER_A_QUESTION = re.compile(r"^\s*[^\n]{1,60}\?[ \t]*\n+\s*(?P<draft>\S.{19,})$", re.DOTALL)
 _ASKS_FOR_A_CHECK = re.compile(
     r"(?i)\b(?:check|ok to post|okay to post|alright to post|fine to post|before i post|draft|caption|post this|posting this|is this ok|is this okay|is this alright|is this fine)\b"
 )
@@ -26,13 +28,14 @@ EXCERPT_CHARS = 80
 def draft_in(question: str) -> str | None:
     """The draft a question asks to have checked, or None: a quote in a question that asks for no check
     ("a parent called us 'a disgrace'") is someone else's words, not a draft."""
+    under_a_question = _UNDER_A_QUESTION.match(question)
     if not _ASKS_FOR_A_CHECK.search(question):
-        return None
+        return under_a_question.group("draft").strip() if under_a_question else None
     for pattern in (_QUOTED, _AFTER_COLON):
         match = pattern.search(question)
         if match:
             return match.group("draft").strip()
-    return None
+    return under_a_question.group("draft").strip() if under_a_question else None
 
 
 def findings_in(draft: str, *, concepts: frozenset[str], rules: tuple[FindingRule, ...],

@@ -128,6 +128,8 @@ class Knowledge:
     # Something has happened ("what do I do now?", a post regretted, a request declined): where the policy's
     # own sentence for the case says whom to tell, that is the answer.
     happened: frozenset[str] = frozenset()
+    # A child at risk: a report the cases give for it is not for the verdict model to doubt.
+    urgent: frozenset[str] = frozenset()
     # A named one is a kind of the general ("Mrs Khan" is a colleague): a case answering colleagues answers her.
     kind_of: dict[str, str] = field(default_factory=dict)
     # Words of the headings of a policy's own part on whom to tell ("Reporting concerns").
@@ -214,13 +216,14 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
     restrictions = frozenset(scope.get("restriction_concepts", "").split())
     everyday = frozenset(scope.get("everyday_concepts", "").split())
     happened = frozenset(scope.get("happened_concepts", "").split())
+    urgent = frozenset(scope.get("urgent_concepts", "").split())
     jobs = frozenset(scope.get("job_concepts", "").split())
     kind_of = {str(k): str(v) for k, v in (scope.get("kind_of") or {}).items()}
     roles = {
         key: scope.get(f"{key}_concept", "")
         for key in ("asking", "third_party", "policy_question", "what_to_do", "school", "policy_word", "affected", "introduction")
     }
-    unknown = (domain | risk | restrictions | everyday | happened | jobs | set(roles.values()) | set(kind_of) | set(kind_of.values())) - set(concepts) - {""}
+    unknown = (domain | risk | restrictions | everyday | happened | urgent | jobs | set(roles.values()) | set(kind_of) | set(kind_of.values())) - set(concepts) - {""}
     if unknown:
         raise PolicyLoadError(f"knowledge file names unknown concepts {sorted(unknown)} in [scope]: {path}")
     findings = tuple(_finding_rule(spec, concepts, index, problems, path) for spec in data.get("findings", []))
@@ -236,7 +239,7 @@ def _build_knowledge(data: dict, document: PolicyDocument, path: Path) -> Knowle
         fallback_wording={
             key: " ".join(value) for key, value in data.get("fallback", {}).items() if isinstance(value, list)
         },
-        limit_dimensions=limit_dimensions, happened=happened, kind_of=kind_of,
+        limit_dimensions=limit_dimensions, happened=happened, urgent=urgent, kind_of=kind_of,
         reporting_headings=tuple(_normalise(words) for words in scope.get("reporting_headings", [])),
     )
 

@@ -21,14 +21,17 @@ MIN_TYPO_LENGTH = 6  # shorter words are too often other real words ("fixed" is 
 MAX_REMEMBERED_CORRECTIONS = 20000
 ENGLISH_WORDS = Path(__file__).parent / "data" / "english_words.txt"
 # After a school's name, these make it the school rather than the place.
-SCHOOL_KIND_WORDS = {"school", "primary", "academy", "infant", "infants", "junior", "juniors", "nursery", "federation", "ce", "c"}
+SCHOOL_KIND_WORDS = {"school", "primary", "academy", "infant", "infants", "junior", "juniors", "nursery", "federation", "ce", "c",
+                     "prep", "preparatory", "grammar", "high"}
+# "I work at Hartwell": a shortened name after these words is the school, whatever follows it.
+WORKPLACE_WORDS = {"work", "works", "working", "worked", "teach", "teaches", "teaching", "taught", "job"}
 # A school's name shortened to its first words is still its name before a school word ("Thornby Primary"),
 # when that first word is this long: "St Primary" is nothing.
 MIN_SHORT_NAME = 4
 # Words that join a school's name and say nothing of it: "Church of England", "C of E".
 NAME_LINKS = {"of", "the", "and", "c", "e", "ce", "cofe", "ofe"}
 # Words of a school's kind or status, not its own name: "Church of England Voluntary Controlled Junior School".
-GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state", "voluntary", "controlled", "aided", "vc", "va", "foundation"}
+GENERIC_SCHOOL_WORDS = {"school", "primary", "community", "academy", "college", "junior", "infant", "infants", "church", "england", "catholic", "saint", "secondary", "nursery", "federation", "trust", "county", "state", "voluntary", "controlled", "aided", "vc", "va", "foundation", "preparatory", "prep", "grammar", "independent"}
 # Ordinary English words a typo check must leave alone, although they are one letter from a term.
 NOT_TYPOS = {"poster", "posted", "paste", "pasted", "photon", "staffs", "state", "stuff", "share", "shame", "shape", "sharp", "think", "thank", "friend", "fiend", "fried", "frank", "pupal", "paper", "parent", "patent", "tablet", "table", "whilst", "while", "white", "write", "wrote", "where", "there", "their", "these", "those", "other", "after", "again", "about", "since", "still", "would", "could", "should", "chart", "chair", "cheat", "check", "class", "clash", "glass", "grass", "lunch", "bunch", "munch", "break", "bread", "bream", "brake", "leave", "lease", "least", "media", "medal", "medic"}
 # Text-speak staff type on phones, as the words it stands for.
@@ -70,10 +73,13 @@ class ConceptMatcher:
         )
         # The school's name as staff type it: "at Brook Lane", "@ Brook Lane", "Brook Lane Academy"; alone it
         # may be the place ("the Alderley Edge community group").
-        self._school_name = tuple(
-            w for w in WORD.findall(fold(school_name).replace("'", "")) if w not in GENERIC_SCHOOL_WORDS | NAME_LINKS
-        )
-        self._school_handle = re.compile(r"@\s*" + r"\W*".join(map(re.escape, self._school_name)) + r"\b")
+        # A federation's name joins its schools' ("Brackenridge CE Primary School and Low Fell CE Infant School"):
+        # staff name the one they work at.
+        self._school_names = tuple(filter(None, (
+            tuple(w for w in WORD.findall(fold(name).replace("'", "")) if w not in GENERIC_SCHOOL_WORDS | NAME_LINKS)
+            for name in _schools_in(school_name)
+        )))
+        self._school_handles = [re.compile(r"@\s*" + r"\W*".join(map(re.escape, name)) + r"\b") for name in self._school_names]
         self._single: dict[str, list[str]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}  # by first word
         self._prefixes: dict[str, list[tuple[str, str]]] = {}  # by first two letters
@@ -133,7 +139,7 @@ class ConceptMatcher:
                 ):
                     matches.append((concept, position, end))
 
-        if self._school_name and self._school_concept:
+        if self._school_names and self._school_concept:
             matches += [(self._school_concept, position, end) for position, end in self._school_name_at(raw_words, folded)]
         if self._school_words and self._school_concept:
             matches += [
@@ -187,8 +193,11 @@ class ConceptMatcher:
         )
 
     def _school_name_at(self, raw_words: list[str], folded: str) -> list[tuple[int, int]]:
-        name, length = self._school_name, len(self._school_name)
-        handle = self._school_handle.search(folded.replace("'", "")) is not None
+        return [found for name, handle in zip(self._school_names, self._school_handles)
+                for found in self._name_at(name, handle.search(folded.replace("'", "")) is not None, raw_words)]
+
+    def _name_at(self, name: tuple[str, ...], handle: bool, raw_words: list[str]) -> list[tuple[int, int]]:
+        length = len(name)
         found = []
         for position in range(len(raw_words)):
             # Staff shorten the name: "Thornby Primary" is Thornby Village Primary School.
@@ -196,7 +205,8 @@ class ConceptMatcher:
             if not said or (said < length and len(name[0]) < MIN_SHORT_NAME):
                 continue
             after = raw_words[position + said] if position + said < len(raw_words) else ""
-            if (handle and said == length) or after in SCHOOL_KIND_WORDS:
+            at_work = position >= 2 and raw_words[position - 1] in {"at", "for"} and raw_words[position - 2] in WORKPLACE_WORDS
+            if (handle and said == length) or after in SCHOOL_KIND_WORDS or at_work:
                 found.append((position, position + said))
         return found
 
@@ -221,6 +231,13 @@ class ConceptMatcher:
 
 
 @lru_cache(maxsize=1)
+def _schools_in(school_name: str) -> list[str]:
+    """The schools a name joins with "and", when each part names a school of its own."""
+    parts = re.split(r"\s+and\s+", school_name)
+    kinds = lambda part: set(WORD.findall(fold(part))) & SCHOOL_KIND_WORDS  # noqa: E731
+    return parts if len(parts) > 1 and all(kinds(part) for part in parts) else [school_name]
+
+
 def english_words() -> frozenset[str]:
     lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))

@@ -23,7 +23,7 @@ from policy_kb.matcher import ConceptMatcher
 from policy_kb.measures import MEASURED
 
 # Bumped whenever derivation changes what it gives, so an old cache is never read.
-DERIVATION_VERSION = "24"
+DERIVATION_VERSION = "25"
 # A fallback or draft finding cites the sentence most like the bundled policy's quote for it, if this alike.
 MIN_FALLBACK_LIKENESS = 0.2
 # The fallback that answers everyday personal use: found by what it says, a general permission.

@@ -165,9 +165,15 @@ _CONDITIONED = re.compile(
     r"never|not|until|after|before|if|when|where|whilst|while)\b", re.IGNORECASE)
 
 
+# "…, provided that they do so responsibly": a manner asked of staff, no case the yes leaves out.
+_ONLY_A_MANNER = re.compile(
+    r",?\s*\b(?:provided|providing|as long as|so long as)(?: that)? (?:they|you|staff|employees)(?: do so| act| behave)? "
+    r"(?:responsibly|sensibly|appropriately|professionally|safely|with care|with common sense)\b", re.IGNORECASE)
+
+
 def has_condition(sentence: str) -> bool:
     """Whether the sentence attaches any condition or exception to its rule: such a yes is no plain yes."""
-    return _CONDITIONED.search(sentence) is not None
+    return _CONDITIONED.search(_ONLY_A_MANNER.sub("", sentence)) is not None
 
 
 def forbids(sentence: str) -> bool:
@@ -186,6 +192,16 @@ def permitted_part(sentence: str) -> tuple[str, bool]:
     times after "except" are where it does not hold."""
     found = _LEAVING_OUT.search(sentence)
     return (sentence[:found.start()], True) if found else (sentence, False)
+
+
+def conditions_of_what_it_does_not_prevent(sentence: str) -> str | None:
+    """"Nothing in this policy is intended to stop staff sharing holiday photographs, provided they do so
+    responsibly": what it does not prevent is the act, whatever it names; only its condition limits it
+    ("" when it sets none). None for a sentence of another kind."""
+    if not _NOT_PREVENTING.search(sentence):
+        return None
+    found = _CONDITION.search(_ONLY_A_MANNER.sub("", sentence))
+    return sentence[found.start():] if found else ""
 
 
 def exception_part(sentence: str) -> str:

@@ -71,6 +71,8 @@ FLOORS = {
     "advisor_questions_35.jsonl": (0.84, 0.84),
     "advisor_questions_36.jsonl": (0.90, 0.86),
     "advisor_questions_37.jsonl": (0.80, 0.84),
+    "advisor_questions_38.jsonl": (0.84, 0.84),
+    "advisor_questions_39.jsonl": (0.95, 0.89),
 }
 
 
@@ -185,6 +187,20 @@ def test_a_negation_stays_in_its_clause(advisor):
 def test_a_named_child_in_a_draft_is_personal_information(advisor):
     answer = advisor.ask("Is this ok for my Insta story: 'Proudest moment of the week - little Alfie finally read a whole page!'")
     assert answer.verdict is Verdict.NOT_ALLOWED
+
+
+def test_a_post_pasted_under_a_line_asking_about_it_is_a_draft(advisor):
+    plain = advisor.ask("thoughts?\nLemon drizzle attempt no.3 and it finally didn't sink 🍋🙌 #bakingwin")
+    assert plain.verdict is Verdict.ALLOWED and plain.confident
+    named = advisor.ask("ok for fb?\nSo proud of Amelia and Josh in 4B today, brilliant sports day")
+    assert named.verdict is Verdict.NOT_ALLOWED and "a child's name" in [finding.label for finding in named.findings]
+
+
+def test_a_pupils_brother_or_sister_is_not_the_askers_relative(advisor):
+    question = "older boy left in july but his little sister is still in year 2. his mum has added me on insta, ok?"
+    assert {"pupil", "parent"} <= advisor.matcher.read(question).concepts
+    assert "relative" not in advisor.matcher.read(question).concepts
+    assert advisor.ask(question).verdict is Verdict.NOT_ALLOWED
 
 
 def test_a_bad_pattern_in_the_knowledge_file_is_one_clear_line(tmp_path):

@@ -313,3 +313,32 @@ def test_a_pdfs_appendices_are_sections_of_their_own():
     assert "Appendix A: Quick guide for staff" in headings and "Appendix B: What to do if..." in headings
     # The appendix after a bullet that ran to the page's width does not run on from it.
     assert not any("Appendix" in clause.text for clause in load_document(POLICIES / "marlowe.pdf").clauses)
+
+
+def test_a_subsections_heading_is_shown_under_its_sections(tmp_path):
+    path = tmp_path / "policy.md"
+    path.write_text(
+        "Hartwell House Preparatory School\n\n# Staff Handbook, Section 9: Online Conduct\n\n"
+        "## Purpose\n\nThis section covers all staff.\n\n## Contact with Parents\n\n### Personal Accounts\n\n"
+        "Staff must not accept friend requests from current parents.\n\n### Class Groups\n\n"
+        "Staff who are parents may join their own child's class group.\n\n## Reporting\n\nTell the DSL the same day.\n",
+        encoding="utf-8",
+    )
+    headings = [section.heading for section in load_document(path).sections]
+    # The lone top heading titles the handbook's section: the headings under it stand on their own.
+    assert headings[-4:] == ["Purpose", "Contact with Parents › Personal Accounts", "Contact with Parents › Class Groups", "Reporting"]
+
+
+def test_word_heading_levels_nest_as_markdowns_do(tmp_path):
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("Hartwell House Preparatory School", style="Title")
+    word.add_heading("Contact with Pupils", level=1)
+    word.add_heading("Former Pupils", level=2)
+    word.add_paragraph("Staff may connect with former pupils once they are 18 and have left their senior school.")
+    word.add_heading("Devices", level=1)
+    word.add_paragraph("Staff must not use personal phones in classrooms.")
+    path = tmp_path / "policy.docx"
+    word.save(path)
+    assert [section.heading for section in load_document(path).sections] == ["Contact with Pupils › Former Pupils", "Devices"]

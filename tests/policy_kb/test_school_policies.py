@@ -34,6 +34,8 @@ SCHOOLS = {
     "marlowe": ("Marlowe Junior School", "md"),
     "glenbrae": ("Glenbrae Primary School", "md"),
     "st_columba": ("St Columba's Primary School", "md"),
+    "hartwell": ("Hartwell House Preparatory School", "md"),
+    "brackenridge": ("Brackenridge CE Primary School and Low Fell CE Infant School", "md"),
     # Written to test permissions with conditions (policy_kb/QUALITY.md): markdown only.
     "conditions_1": ("Oakfield Primary School", "md"),
     "conditions_2": ("St Bede's Church of England Primary School", "md"),
@@ -45,15 +47,16 @@ SCHOOLS = {
 # The PDF's running header comes before its wrapped title, and names the school as it shortens itself.
 ALSO_NAMED = {"thornfield.pdf": "Thornfield CE (VC) Junior School"}
 # What derived rules alone reach (policy_kb/QUALITY.md): a floor against falling back.
-FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.66, 0.77), "conditions_1": (0.65, 0.85),
+FLOORS = {"ashby_fields": (0.65, 0.62), "brook_lane": (0.65, 0.77), "conditions_1": (0.65, 0.85),
           "conditions_2": (0.50, 0.72), "conditions_3": (0.50, 0.60), "conditions_4": (0.47, 0.47),
           "conditions_5": (0.42, 0.67), "conditions_6": (0.47, 0.80), "fenwick": (0.48, 0.79),
-          "ferncombe": (0.58, 0.65), "harrowfield": (0.56, 0.65), "hollins_green": (0.66, 0.80),
+          "ferncombe": (0.58, 0.65), "harrowfield": (0.56, 0.65), "hollins_green": (0.66, 0.78),
           "kingsmoor": (0.56, 0.81), "little_haddon": (0.54, 0.63), "meadowbank": (0.68, 0.85),
           "oakfield": (0.61, 0.74), "riverside": (0.58, 0.65), "st_aidans": (0.66, 0.87), "thornfield": (0.63, 0.70),
-          "walsingham": (0.55, 0.58), "st_michael": (0.61, 0.70), "wolds": (0.58, 0.76),
+          "walsingham": (0.55, 0.58), "st_michael": (0.61, 0.70), "wolds": (0.58, 0.75),
           "fairlight": (0.52, 0.74), "marlowe": (0.70, 0.81),
-          "glenbrae": (0.59, 0.73), "st_columba": (0.69, 0.81)}
+          "glenbrae": (0.59, 0.73), "st_columba": (0.69, 0.81),
+          "hartwell": (0.54, 0.75), "brackenridge": (0.73, 0.84)}
 RESTRICTIVE = {"not_allowed", "ask_headteacher"}
 
 
@@ -322,3 +325,28 @@ def test_letting_a_colleague_use_ones_login_is_sharing_it_and_passwords_are_the_
     assert answer.verdict is Verdict.NOT_ALLOWED and "Passwords must not be shared" in answer.citations[0].quote
     # A question about passwords is in the policy's domain, whatever the verdict model then makes of it.
     assert advisor.matcher.read("how long does my password need to be for school stuff?").concepts & advisor.knowledge.domain
+
+
+def test_staff_name_the_school_of_a_federation_they_work_at():
+    brackenridge = Advisor.load(policy_path=POLICIES / "brackenridge.md")
+    assert "school" in brackenridge.matcher.read("can i put 'TA @ low fell 🍎' in my insta bio").concepts
+    assert "school" in brackenridge.matcher.read("can i put 'TA @ brackenridge' in my bio").concepts
+    assert "school" not in brackenridge.matcher.read("walking the dog up at low fell this morning").concepts
+    # "Preparatory" says what kind of school it is, as "Primary" does: the name staff type is "Hartwell House".
+    hartwell = Advisor.load(policy_path=POLICIES / "hartwell.md")
+    assert hartwell.ask("can i put 'teacher @ hartwell house 🍎' in my insta bio").verdict is Verdict.NOT_ALLOWED
+
+
+def test_what_staff_should_not_expect_is_no_limit_on_what_they_may_do():
+    # "Staff may message colleagues in the evenings and at weekends, but should not expect an out-of-hours
+    # reply about work unless they are on the same duty rota."
+    answer = Advisor.load(policy_path=POLICIES / "hartwell.md").ask("can i message a colleague on saturday about the football?")
+    assert answer.verdict is Verdict.ALLOWED and "evenings and at weekends" in answer.citations[0].quote
+
+
+def test_what_a_policy_does_not_set_out_to_stop_is_a_plain_yes_whatever_it_lists():
+    # "Nothing in this policy is intended to stop staff from sharing family news, holiday photographs, hobbies…,
+    # provided that they do so responsibly": "holiday" names what is shared, not when; "responsibly" sets no case.
+    advisor = Advisor.load(policy_path=POLICIES / "brackenridge.md")
+    for question in ("can i post about my allotment and my dog on tiktok lol", "ok to put my wedding pics on fb?"):
+        assert advisor.ask(question).verdict is Verdict.ALLOWED, question

@@ -112,3 +112,12 @@ def test_the_shipped_model_is_what_its_question_sets_train(tmp_path):
          weights_path=tmp_path / "model.bin", meta_path=tmp_path / "model.json")
     assert (tmp_path / "model.bin").read_bytes() == BUNDLED_MODEL.read_bytes()
     assert json.loads((tmp_path / "model.json").read_text()) == json.loads(BUNDLED_MODEL_META.read_text())
+
+
+def test_whom_to_tell_about_a_child_at_risk_is_not_the_models_to_doubt(advisor):
+    question = "A pupil just DM'd me on instagram saying 'i dont want to be alive anymore' — what do i do??"
+    assert _with(advisor, None).ask(question).verdict is Verdict.REPORT
+    assert _with(advisor, Sure(Verdict.ASK_HEADTEACHER)).ask(question).verdict is Verdict.REPORT
+    # A post about one is the cases' and the model's alike.
+    post = "if I delete it after an hour can I post about the safeguarding meeting we had today? no names obviously"
+    assert _with(advisor, Sure(Verdict.NOT_ALLOWED)).ask(post).verdict is Verdict.NOT_ALLOWED

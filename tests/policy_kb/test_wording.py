@@ -3,7 +3,7 @@
 import pytest
 
 from policy_kb.answer import Verdict
-from policy_kb.wording import decided_by
+from policy_kb.wording import conditions_of_what_it_does_not_prevent, decided_by, has_condition
 
 CASES = [
     ("Staff must not accept friend requests from pupils.", Verdict.NOT_ALLOWED),
@@ -52,3 +52,14 @@ def test_what_the_policy_counts_as_a_breach_is_forbidden():
 def test_whose_agreement_may_be_written_with_an_apostrophe():
     sentence = "Staff expecting an urgent call must seek the headteacher's agreement before keeping their phone on them."
     assert decided_by(sentence) is Verdict.ASK_HEADTEACHER
+
+
+def test_a_manner_asked_of_staff_is_no_condition_and_what_is_not_prevented_is_limited_by_its_condition_only():
+    sentence = ("Nothing in this policy is intended to stop staff from sharing family news, holiday photographs or hobbies, "
+                "provided that they do so responsibly.")
+    assert not has_condition(sentence)
+    assert conditions_of_what_it_does_not_prevent(sentence) == ""
+    assert conditions_of_what_it_does_not_prevent(
+        "This policy is not intended to stop staff posting holiday photos if no pupil appears.") == "if no pupil appears."
+    assert has_condition("Staff may post photographs of staff events provided no pupil appears.")
+    assert conditions_of_what_it_does_not_prevent("Staff must not post photographs of pupils.") is None
