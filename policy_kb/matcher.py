@@ -230,7 +230,6 @@ class ConceptMatcher:
         return None
 
 
-@lru_cache(maxsize=1)
 def _schools_in(school_name: str) -> list[str]:
     """The schools a name joins with "and", when each part names a school of its own."""
     parts = re.split(r"\s+and\s+", school_name)
@@ -238,6 +237,7 @@ def _schools_in(school_name: str) -> list[str]:
     return parts if len(parts) > 1 and all(kinds(part) for part in parts) else [school_name]
 
 
+@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))
