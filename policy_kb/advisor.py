@@ -208,8 +208,8 @@ class Advisor:
         if answer.situation.startswith(REPORTED):
             # The policy's own sentence for the case says whom to tell once it has happened: that duty stands.
             return answer
-        if answer.verdict is Verdict.REPORT and reading.concepts & self.knowledge.urgent and (
-                self.knowledge.what_to_do in reading.concepts):
+        asks_what_to_do = self.knowledge.what_to_do in reading.concepts
+        if answer.verdict is Verdict.REPORT and asks_what_to_do and reading.concepts & self.knowledge.urgent:
             # "A pupil messaged me that she doesn't want to be alive, what do I do?": whom to tell about a
             # child at risk is not the model's to doubt (a post about one is another matter).
             return answer

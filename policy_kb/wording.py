@@ -200,8 +200,9 @@ def conditions_of_what_it_does_not_prevent(sentence: str) -> str | None:
     ("" when it sets none). None for a sentence of another kind."""
     if not _NOT_PREVENTING.search(sentence):
         return None
-    found = _CONDITION.search(_ONLY_A_MANNER.sub("", sentence))
-    return sentence[found.start():] if found else ""
+    conditions = _ONLY_A_MANNER.sub("", sentence)
+    found = _CONDITION.search(conditions)
+    return conditions[found.start():] if found else ""
 
 
 def exception_part(sentence: str) -> str:
